@@ -1,0 +1,73 @@
+/**
+ * Every configuration option of cellgate, with its default. One schema for
+ * all three processes; each entry point reads it once (see load.ts) and
+ * passes the part it needs down as a typed object.
+ */
+import { z } from 'zod'
+import { DEFAULT_LIMITS, MAX_LIMITS, MIN_MEMORY_MB, MIN_TIME_MS } from '../protocol/index.ts'
+
+const zmqEndpoint = z.string().regex(/^(tcp|ipc):\/\/\S+$/, 'expected a ZeroMQ endpoint such as tcp://127.0.0.1:5555')
+
+export const configSchema = z.object({
+  server: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Where the server keeps its files (the SQLite store); created with mode 0700. */
+    dataDir: z.string().default('./data'),
+    /** Names this server to the dispatcher; stable across restarts so replies find it again. */
+    id: z.string().min(1).max(128).optional(),
+    /** How much longer than a job's wall limit `?wait=true` waits before answering 202. */
+    waitGraceMs: z.number().int().min(0).default(5_000),
+    /** A job nobody started within this time ends `lost`. */
+    queueTimeoutMs: z.number().int().min(1_000).default(5 * 60_000),
+    /** Serve stacks of unexpected errors in responses. */
+    debug: z.boolean().default(false),
+  }).prefault({}),
+  dispatcher: z.object({
+    /** Where the dispatcher listens for servers (ROUTER). */
+    endpoint: zmqEndpoint.default('tcp://127.0.0.1:5555'),
+    /** Where the dispatcher listens for sandboxes (ROUTER). */
+    sandboxEndpoint: zmqEndpoint.default('tcp://127.0.0.1:5556'),
+    /** Extra time past a job's wall limit before the dispatcher gives up on its sandbox. */
+    graceMs: z.number().int().min(100).default(5_000),
+  }).prefault({}),
+  pool: z.object({
+    /** Sandbox processes kept running. */
+    size: z.number().int().min(1).max(256).default(2),
+    /** Jobs one sandbox process runs at once (one isolate each). */
+    slots: z.number().int().min(1).max(64).default(2),
+  }).prefault({}),
+  /** Defaults for jobs that do not set their own; each capped by the hard maxima. */
+  limits: z.object({
+    wallMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.wallMs).default(DEFAULT_LIMITS.wallMs),
+    cpuMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.cpuMs).default(DEFAULT_LIMITS.cpuMs),
+    memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_LIMITS.memoryMb).default(DEFAULT_LIMITS.memoryMb),
+    outputBytes: z.number().int().min(0).max(MAX_LIMITS.outputBytes).default(DEFAULT_LIMITS.outputBytes),
+  }).prefault({}),
+})
+
+export type Config = z.infer<typeof configSchema>
+export type ServerConfig = Config['server']
+export type DispatcherConfig = Config['dispatcher']
+export type PoolConfig = Config['pool']
+export type LimitsConfig = Config['limits']
+
+/** Environment variables and the option each sets. */
+export const ENV_OPTIONS = {
+  HOST: ['server', 'host'],
+  PORT: ['server', 'port'],
+  CELLGATE_DATA_DIR: ['server', 'dataDir'],
+  CELLGATE_SERVER_ID: ['server', 'id'],
+  CELLGATE_WAIT_GRACE_MS: ['server', 'waitGraceMs'],
+  CELLGATE_QUEUE_TIMEOUT_MS: ['server', 'queueTimeoutMs'],
+  CELLGATE_DEBUG: ['server', 'debug'],
+  CELLGATE_DISPATCHER: ['dispatcher', 'endpoint'],
+  CELLGATE_SANDBOX_ENDPOINT: ['dispatcher', 'sandboxEndpoint'],
+  CELLGATE_DISPATCH_GRACE_MS: ['dispatcher', 'graceMs'],
+  CELLGATE_POOL_SIZE: ['pool', 'size'],
+  CELLGATE_SANDBOX_SLOTS: ['pool', 'slots'],
+  CELLGATE_WALL_MS: ['limits', 'wallMs'],
+  CELLGATE_CPU_MS: ['limits', 'cpuMs'],
+  CELLGATE_MEMORY_MB: ['limits', 'memoryMb'],
+  CELLGATE_OUTPUT_BYTES: ['limits', 'outputBytes'],
+} as const satisfies Record<string, readonly [keyof Config, string]>

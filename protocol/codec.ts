@@ -1,0 +1,36 @@
+/**
+ * Turns protocol messages into ZeroMQ frames and back. Decoding validates:
+ * a frame that is not valid JSON or not a valid message of the expected
+ * union yields a ProtocolError, never an untyped value.
+ */
+import type { ZodType } from 'zod'
+
+export class ProtocolError extends Error {
+  override name = 'ProtocolError'
+}
+
+/** Encodes one message as one frame. */
+export function encode(message: object): Buffer {
+  return Buffer.from(JSON.stringify(message))
+}
+
+/**
+ * Decodes and validates one frame.
+ *
+ * @example
+ *   const msg = decode(sandboxMessageSchema, frame) // SandboxMessage, or throws ProtocolError
+ */
+export function decode<T>(schema: ZodType<T>, frame: Buffer | string): T {
+  let raw: unknown
+  try {
+    raw = JSON.parse(typeof frame === 'string' ? frame : frame.toString('utf8'))
+  } catch {
+    throw new ProtocolError('frame is not JSON')
+  }
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new ProtocolError(`invalid message: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`)
+  }
+  return parsed.data
+}

@@ -1,0 +1,5 @@
+/** The one protocol module shared by server, dispatcher and sandbox. */
+export * from './limits.ts'
+export * from './job.ts'
+export * from './messages.ts'
+export * from './codec.ts'

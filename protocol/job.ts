@@ -1,0 +1,89 @@
+/**
+ * What a job is, as every process sees it: its status, its outputs, its
+ * result, its error and its usage. The schemas here validate the same shapes
+ * where they cross a trust boundary (see messages.ts).
+ */
+import { z } from 'zod'
+import { MAX_CODE_BYTES, MAX_LIMITS, MIN_MEMORY_MB, MIN_TIME_MS } from './limits.ts'
+
+export const JOB_STATUSES = ['queued', 'running', 'done', 'error', 'timeout', 'cancelled', 'lost'] as const
+export type JobStatus = (typeof JOB_STATUSES)[number]
+
+export const TERMINAL_STATUSES = ['done', 'error', 'timeout', 'cancelled', 'lost'] as const
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number]
+
+/** Statuses a sandbox may report a job ended with; `lost` is only ever decided by the dispatcher. */
+export const SANDBOX_END_STATUSES = ['done', 'error', 'timeout', 'cancelled'] as const
+
+export function isTerminal(status: JobStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status)
+}
+
+/** Ids are 16 url-safe characters from 96 random bits. */
+export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/)
+
+/** Largest single output chunk a sandbox may send; longer console output is split. */
+export const MAX_OUTPUT_CHUNK = 256 * 1024
+
+export const outputStreamSchema = z.enum(['stdout', 'stderr', 'display'])
+export type OutputStream = z.infer<typeof outputStreamSchema>
+
+/** One output as a sandbox produces it, before the dispatcher numbers it. */
+export const outputBodySchema = z.object({
+  stream: outputStreamSchema,
+  mime: z.string().min(1).max(100),
+  data: z.string().max(MAX_OUTPUT_CHUNK),
+})
+export type OutputBody = z.infer<typeof outputBodySchema>
+
+/** One output as it is stored and streamed: numbered 1, 2, 3… per job. */
+export const outputSchema = outputBodySchema.extend({ seq: z.number().int().positive() })
+export type Output = z.infer<typeof outputSchema>
+
+export const usageSchema = z.object({
+  cpuMs: z.number().nonnegative(),
+  wallMs: z.number().nonnegative(),
+  heapBytes: z.number().int().nonnegative(),
+  outputBytes: z.number().int().nonnegative(),
+})
+export type Usage = z.infer<typeof usageSchema>
+
+export const cellErrorSchema = z.object({
+  name: z.string().max(200),
+  message: z.string().max(64 * 1024),
+  stack: z.string().max(64 * 1024).optional(),
+})
+export type CellError = z.infer<typeof cellErrorSchema>
+
+/** The value of the cell's last expression, as a REPL shows it, and as JSON where it has one. */
+export const cellResultSchema = z.object({
+  text: z.string().max(1024 * 1024),
+  json: z.unknown().optional(),
+})
+export type CellResult = z.infer<typeof cellResultSchema>
+
+export const limitsSchema = z.object({
+  wallMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.wallMs),
+  cpuMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.cpuMs),
+  memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_LIMITS.memoryMb),
+  outputBytes: z.number().int().min(0).max(MAX_LIMITS.outputBytes),
+})
+
+/** What the dispatcher and a sandbox need to run a job. */
+export const jobSpecSchema = z.object({
+  jobId: jobIdSchema,
+  code: z.string().max(MAX_CODE_BYTES),
+  limits: limitsSchema,
+  /** Higher runs first; equal priorities run in submission order. */
+  priority: z.number().int().min(0).max(9),
+})
+export type JobSpec = z.infer<typeof jobSpecSchema>
+
+/** How a job ended, as the dispatcher reports it to the server. */
+export const jobEndSchema = z.object({
+  status: z.enum(TERMINAL_STATUSES),
+  result: cellResultSchema.optional(),
+  error: cellErrorSchema.optional(),
+  usage: usageSchema.optional(),
+})
+export type JobEnd = z.infer<typeof jobEndSchema>

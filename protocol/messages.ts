@@ -1,0 +1,79 @@
+/**
+ * The ZeroMQ message protocol, one discriminated union per direction of each
+ * link. Every message is one JSON frame; a ZeroMQ multipart message carries
+ * a batch of them. Receivers validate with the schemas below (see codec.ts).
+ *
+ *   server  --DEALER--> ROUTER  dispatcher  ROUTER <--DEALER--  sandbox
+ *           ServerMessage ->                  <- SandboxMessage
+ *           <- DispatcherMessage              DispatcherToSandbox ->
+ */
+import { z } from 'zod'
+import { SANDBOX_END_STATUSES, cellErrorSchema, cellResultSchema, jobEndSchema, jobIdSchema, jobSpecSchema, outputBodySchema, outputSchema, usageSchema } from './job.ts'
+
+const idSchema = z.string().min(1).max(128)
+
+// ---- server -> dispatcher -------------------------------------------------
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  /** Sent on connect and every few seconds; a new bootId means the server restarted. */
+  z.object({ type: z.literal('hello'), serverId: idSchema, bootId: idSchema }),
+  /** Queue a job; a jobId the dispatcher already holds is ignored. */
+  z.object({ type: z.literal('submit'), job: jobSpecSchema }),
+  z.object({ type: z.literal('cancel'), jobId: jobIdSchema }),
+  /** The server has stored every message of these jobs up to and including msgSeq `upTo`. */
+  z.object({ type: z.literal('ack'), acks: z.array(z.object({ jobId: jobIdSchema, upTo: z.number().int().nonnegative() })).max(10_000) }),
+])
+export type ServerMessage = z.infer<typeof serverMessageSchema>
+
+// ---- dispatcher -> server -------------------------------------------------
+
+const poolStateSchema = z.object({
+  sandboxes: z.number().int().nonnegative(),
+  ready: z.number().int().nonnegative(),
+  freeSlots: z.number().int().nonnegative(),
+  queued: z.number().int().nonnegative(),
+})
+export type PoolState = z.infer<typeof poolStateSchema>
+
+/**
+ * Messages about one job carry msgSeq, numbered 1, 2, 3… per job by the
+ * dispatcher, which keeps each message until the server acks it and sends
+ * what is unacked again when the server reconnects.
+ */
+export const dispatcherMessageSchema = z.discriminatedUnion('type', [
+  /** Answer to hello. bootId changes when the dispatcher restarts. */
+  z.object({ type: z.literal('welcome'), bootId: idSchema, pool: poolStateSchema }),
+  z.object({ type: z.literal('started'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), bootId: idSchema, sandboxId: idSchema }),
+  z.object({ type: z.literal('output'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), output: outputSchema }),
+  z.object({ type: z.literal('end'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), end: jobEndSchema }),
+])
+export type DispatcherMessage = z.infer<typeof dispatcherMessageSchema>
+
+// ---- dispatcher -> sandbox ------------------------------------------------
+
+export const toSandboxMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('run'), job: jobSpecSchema }),
+  z.object({ type: z.literal('cancel'), jobId: jobIdSchema }),
+])
+export type ToSandboxMessage = z.infer<typeof toSandboxMessageSchema>
+
+// ---- sandbox -> dispatcher (untrusted) ------------------------------------
+
+export const sandboxMessageSchema = z.discriminatedUnion('type', [
+  /** The sandbox has room for `credits` more jobs (sent on connect and as jobs end). */
+  z.object({ type: z.literal('credit'), credits: z.number().int().positive().max(64) }),
+  z.object({ type: z.literal('started'), jobId: jobIdSchema }),
+  z.object({ type: z.literal('output'), jobId: jobIdSchema, output: outputBodySchema }),
+  z.object({
+    type: z.literal('end'),
+    jobId: jobIdSchema,
+    status: z.enum(SANDBOX_END_STATUSES),
+    result: cellResultSchema.optional(),
+    error: cellErrorSchema.optional(),
+    usage: usageSchema,
+  }),
+])
+export type SandboxMessage = z.infer<typeof sandboxMessageSchema>
+
+/** The member of a message union with the given `type`, e.g. `MessageOf<SandboxMessage, 'end'>`. */
+export type MessageOf<U extends { type: string }, T extends U['type']> = Extract<U, { type: T }>

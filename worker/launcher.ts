@@ -1,0 +1,37 @@
+/**
+ * How the dispatcher starts sandbox processes. The local launcher starts
+ * child processes on this machine; the SSH launcher starts them on other
+ * hosts as an untrusted account. The pool sees only this interface.
+ *
+ * A launched sandbox connects back to the dispatcher's sandbox endpoint as a
+ * ZeroMQ DEALER whose routing id is `id`. Whatever it needs to do so (the
+ * endpoint, later its CURVE keys) travels in SandboxBoot over the process's
+ * stdin, never in argv or the environment.
+ */
+export interface SandboxBoot {
+  /** Routing id the sandbox must use on its DEALER socket. */
+  id: string
+  /** Dispatcher endpoint to connect to, e.g. tcp://127.0.0.1:5556. */
+  endpoint: string
+  /** Jobs it may run at once (one isolate each). */
+  slots: number
+}
+
+export interface SandboxHandle {
+  readonly id: string
+  /** Where it runs, e.g. "local" or "untrusted@10.0.0.2:22". */
+  readonly host: string
+  /** OS process id where known (local launcher), for diagnostics and tests. */
+  readonly pid: number | undefined
+  /** Resolves once when the process has ended, however it ended. */
+  readonly exited: Promise<{ code: number | null; signal: string | null; reason: string }>
+  /** Ends the process (SIGKILL locally, closing the channel over SSH). */
+  kill(): void
+}
+
+export interface Launcher {
+  readonly name: string
+  launch(boot: SandboxBoot): Promise<SandboxHandle>
+  /** Releases connections the launcher holds. */
+  close(): Promise<void>
+}
