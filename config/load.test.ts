@@ -1,0 +1,36 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from './load.ts'
+
+describe('loadConfig', () => {
+  it('fills every default', () => {
+    const config = loadConfig({})
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080, dataDir: './data' })
+    expect(config.dispatcher.endpoint).toBe('tcp://127.0.0.1:5555')
+    expect(config.limits).toEqual({ wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1024 * 1024 })
+  })
+
+  it('lets the environment override the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellgate-config-'))
+    const file = join(dir, 'cellgate.config.json')
+    writeFileSync(file, JSON.stringify({ server: { port: 9000, host: '0.0.0.0' }, pool: { size: 4 } }))
+    const config = loadConfig({ CELLGATE_CONFIG: file, PORT: '9100', CELLGATE_DEBUG: 'true' })
+    expect(config.server).toMatchObject({ port: 9100, host: '0.0.0.0', debug: true })
+    expect(config.pool.size).toBe(4)
+  })
+
+  it('names the option and its variable when a value is bad', () => {
+    expect(() => loadConfig({ CELLGATE_WALL_MS: '3600000' })).toThrow(ConfigError)
+    expect(() => loadConfig({ CELLGATE_WALL_MS: '3600000' })).toThrow(/limits\.wallMs \(CELLGATE_WALL_MS\)/)
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/server\.port \(PORT\)/)
+  })
+
+  it('says which file is broken', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cellgate-config-'))
+    const file = join(dir, 'bad.json')
+    writeFileSync(file, '{ not json')
+    expect(() => loadConfig({ CELLGATE_CONFIG: file })).toThrow(/bad\.json/)
+  })
+})

@@ -1,0 +1,55 @@
+/**
+ * The protocol's validators, one direction of each link at a time.
+ *
+ *   server                       dispatcher                        sandbox
+ *     | hello --------------------> |                                 |
+ *     | <-------------------- welcome|                                 |
+ *     | submit -------------------> | <------------------- credit {n} |
+ *     |                             | run ------------------------->  |
+ *     | <-- started {msgSeq 1} ---- | <------------------- started    |
+ *     | <-- output {msgSeq 2,seq 1} | <------------------- output     |
+ *     | <-- end {msgSeq 3} -------- | <------------------- end        |
+ *     | ack {upTo 3} -------------> | (forgets the job)               |
+ */
+import { describe, expect, it } from 'vitest'
+import { decode, encode, ProtocolError } from './codec.ts'
+import { dispatcherMessageSchema, sandboxMessageSchema, serverMessageSchema, toSandboxMessageSchema } from './messages.ts'
+import { DEFAULT_LIMITS } from './limits.ts'
+
+const job = { jobId: 'abcDEF123_-xyz00', code: '1+1', limits: { ...DEFAULT_LIMITS }, priority: 0 }
+
+describe('protocol codec', () => {
+  it('round-trips a message of every direction', () => {
+    const cases = [
+      [serverMessageSchema, { type: 'submit', job }],
+      [serverMessageSchema, { type: 'ack', acks: [{ jobId: job.jobId, upTo: 3 }] }],
+      [dispatcherMessageSchema, { type: 'output', jobId: job.jobId, msgSeq: 2, output: { seq: 1, stream: 'stdout', mime: 'text/plain', data: 'hi\n' } }],
+      [toSandboxMessageSchema, { type: 'run', job }],
+      [sandboxMessageSchema, { type: 'end', jobId: job.jobId, status: 'done', result: { text: '2', json: 2 }, usage: { cpuMs: 1, wallMs: 1, heapBytes: 10, outputBytes: 0 } }],
+    ] as const
+    for (const [schema, message] of cases) expect(decode(schema, encode(message))).toEqual(message)
+  })
+
+  it('rejects what is not JSON', () => {
+    expect(() => decode(sandboxMessageSchema, Buffer.from('{nope'))).toThrow(ProtocolError)
+  })
+
+  it('names the field of an invalid message', () => {
+    expect(() => decode(sandboxMessageSchema, encode({ type: 'output', jobId: job.jobId, output: { stream: 'tty', mime: 'text/plain', data: '' } }))).toThrow(/output\.stream/)
+  })
+
+  it('does not let a sandbox claim a job was lost, or send an unknown type', () => {
+    const usage = { cpuMs: 0, wallMs: 0, heapBytes: 0, outputBytes: 0 }
+    expect(() => decode(sandboxMessageSchema, encode({ type: 'end', jobId: job.jobId, status: 'lost', usage }))).toThrow(ProtocolError)
+    expect(() => decode(sandboxMessageSchema, encode({ type: 'submit', job }))).toThrow(ProtocolError)
+  })
+
+  it('refuses limits past the hard maxima and code past 64 KB', () => {
+    expect(() => decode(toSandboxMessageSchema, encode({ type: 'run', job: { ...job, limits: { ...job.limits, wallMs: 3_600_000 } } }))).toThrow(/wallMs/)
+    expect(() => decode(toSandboxMessageSchema, encode({ type: 'run', job: { ...job, code: 'x'.repeat(64 * 1024 + 1) } }))).toThrow(/code/)
+  })
+
+  it('refuses ids that are not url-safe', () => {
+    expect(() => decode(serverMessageSchema, encode({ type: 'cancel', jobId: '../../etc/passwd' }))).toThrow(/jobId/)
+  })
+})

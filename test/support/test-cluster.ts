@@ -1,0 +1,77 @@
+/**
+ * A whole cellgate for end-to-end tests: real server and dispatcher
+ * processes on free loopback ports, a fresh data directory, real sandboxes.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startCluster, type Cluster } from '../../bin/cluster.ts'
+
+export interface TestCluster extends Cluster {
+  dataDir: string
+  /** Pids of the sandbox processes the dispatcher runs now. */
+  sandboxPids(): number[]
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * @example
+ *   const cluster = await startTestCluster({ CELLGATE_POOL_SIZE: '1' })
+ *   afterAll(() => cluster.close())
+ */
+export async function startTestCluster(env: Record<string, string> = {}): Promise<TestCluster> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cellgate-e2e-'))
+  const [port, dispatcherPort, sandboxPort] = [await freePort(), await freePort(), await freePort()]
+  const cluster = startCluster({
+    supervise: false,
+    stdio: process.env.CELLGATE_TEST_LOGS ? 'inherit' : 'ignore',
+    env: {
+      PORT: String(port),
+      CELLGATE_DATA_DIR: dataDir,
+      CELLGATE_DISPATCHER: `tcp://127.0.0.1:${dispatcherPort}`,
+      CELLGATE_SANDBOX_ENDPOINT: `tcp://127.0.0.1:${sandboxPort}`,
+      CELLGATE_POOL_SIZE: '1',
+      CELLGATE_SANDBOX_SLOTS: '2',
+      ...env,
+    },
+  })
+  await cluster.healthy()
+  return {
+    ...cluster,
+    dataDir,
+    sandboxPids: () => (cluster.dispatcher.pid ? childrenOf(cluster.dispatcher.pid) : []),
+    async close() {
+      await cluster.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Direct children of a process, from /proc. */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      // The command name may hold spaces and parentheses: fields start after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid) children.push(Number(entry))
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children
+}
