@@ -1,0 +1,23 @@
+/**
+ * Entry point of the single-page client: mounts the app and routes by path.
+ * `/` is an empty cell; `/cells/:id` is the same page showing that cell's code
+ * and result, so a link to a result can be opened later. The server answers
+ * index.html for both.
+ */
+import { render } from 'preact'
+import { usePath } from './hooks/use-path.ts'
+import { CellPage } from './pages/Cell/index.tsx'
+import { NotFound } from './pages/NotFound/index.tsx'
+import './style.css'
+
+const CELL_PATH = /^\/cells\/([^/]+)\/?$/
+
+function App() {
+  const [path, navigate] = usePath()
+  if (path === '/') return <CellPage navigate={navigate} />
+  const cell = CELL_PATH.exec(path)
+  if (cell) return <CellPage cellId={decodeURIComponent(cell[1]!)} navigate={navigate} />
+  return <NotFound />
+}
+
+render(<App />, document.getElementById('app')!)
