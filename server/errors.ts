@@ -8,17 +8,19 @@ export type ErrorCode =
   | 'invalid_json'
   | 'validation_failed'
   | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
   | 'unavailable'
   | 'internal'
 
-const STATUS: Record<ErrorCode, 400 | 404 | 405 | 409 | 413 | 500 | 503> = {
+const STATUS: Record<ErrorCode, 400 | 404 | 405 | 409 | 413 | 415 | 500 | 503> = {
   bad_request: 400,
   invalid_json: 400,
   validation_failed: 400,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -28,7 +30,7 @@ const STATUS: Record<ErrorCode, 400 | 404 | 405 | 409 | 413 | 500 | 503> = {
 
 export class ApiError extends Error {
   override name = 'ApiError'
-  readonly status: 400 | 404 | 405 | 409 | 413 | 500 | 503
+  readonly status: 400 | 404 | 405 | 409 | 413 | 415 | 500 | 503
 
   constructor(readonly code: ErrorCode, message: string) {
     super(message)

@@ -34,9 +34,11 @@ export type JobPatch = Partial<Pick<JobRecord, 'startedAt' | 'endedAt' | 'result
 
 /**
  * One change to one job. Outputs are inserted idempotently (a (jobId, seq)
- * already stored is skipped). The transition applies only if the job's
- * current status is one of `from`, so a late or repeated message can never
- * move a finished job back.
+ * already stored is skipped), and only while the job is `queued` or
+ * `running`: outputs of a finished (or unknown) job are dropped. Outputs are
+ * applied before the transition of the same update. The transition applies
+ * only if the job's current status is one of `from`, so a late or repeated
+ * message can never move a finished job back.
  */
 export interface JobUpdate {
   jobId: string

@@ -1,0 +1,222 @@
+/**
+ * The promises of the Store port (port.ts) as one test suite, run against
+ * every adapter: `sqlite.test.ts` runs it on SQLite, the MongoDB adapter
+ * will run the same. Adapter-neutral: it only calls the port.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { JobStatus, Output } from '../../protocol/index.ts'
+import type { JobRecord, Store } from './port.ts'
+
+export interface StoreUnderTest {
+  /** A fresh, empty store, not yet opened. */
+  store: Store
+  /** A new store over the same data, used after `store` is closed; omit when the adapter keeps nothing. */
+  reopen?: () => Store
+  /** Drops what the factory made (temporary directories, databases). */
+  destroy?: () => Promise<void>
+}
+
+let counter = 0
+
+/** A valid job record, oldest first by construction order. */
+export function sampleJob(overrides: Partial<JobRecord> = {}): JobRecord {
+  counter += 1
+  return {
+    id: `job${String(counter).padStart(5, '0')}${Math.random().toString(36).slice(2, 8)}`,
+    status: 'queued',
+    code: '1 + 1',
+    owner: 'anonymous',
+    limits: { wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1_048_576 },
+    priority: 5,
+    createdAt: 1_700_000_000_000 + counter,
+    startedAt: null,
+    endedAt: null,
+    result: null,
+    error: null,
+    usage: null,
+    dispatcherBoot: null,
+    sandboxId: null,
+    ...overrides,
+  }
+}
+
+function out(seq: number, data = `line ${seq}\n`): Output {
+  return { seq, stream: 'stdout', mime: 'text/plain', data }
+}
+
+const LIVE: readonly JobStatus[] = ['queued', 'running']
+
+/**
+ * @example
+ *   runStoreContract('sqlite', async () => ({ store: new SqliteStore(dir), reopen: () => new SqliteStore(dir) }))
+ */
+export function runStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`store contract: ${name}`, () => {
+    let subject: StoreUnderTest
+    let store: Store
+
+    beforeEach(async () => {
+      subject = await makeStore()
+      store = subject.store
+      await store.open()
+    })
+
+    afterEach(async () => {
+      await store.close()
+      await subject.destroy?.()
+    })
+
+    it('opens idempotently and reports health with its kind', async () => {
+      await store.open()
+      expect(await store.health()).toMatchObject({ ok: true, kind: store.kind })
+    })
+
+    it('returns an inserted job as it was given, and null for an unknown id', async () => {
+      const job = sampleJob({
+        code: 'console.log("é ✓")',
+        result: { text: '{ a: [1, 2] }', json: { a: [1, 2], b: null } },
+        error: { name: 'TypeError', message: 'x', stack: 'at <cell>:1' },
+        usage: { cpuMs: 1.5, wallMs: 2, heapBytes: 1024, outputBytes: 10 },
+        status: 'done',
+        startedAt: 1_700_000_000_500,
+        endedAt: 1_700_000_000_900,
+        dispatcherBoot: 'boot-1',
+        sandboxId: 'sb-1',
+      })
+      await store.insertJob(job)
+      expect(await store.getJob(job.id)).toEqual(job)
+      expect(await store.getJob('nosuchjob000')).toBeNull()
+    })
+
+    it('refuses a second job with the same id', async () => {
+      const job = sampleJob()
+      await store.insertJob(job)
+      await expect(store.insertJob({ ...job, code: 'other' })).rejects.toThrow()
+      expect((await store.getJob(job.id))?.code).toBe(job.code)
+    })
+
+    it('returns outputs in seq order, per job, and only those after a seq', async () => {
+      const a = sampleJob({ status: 'running' })
+      const b = sampleJob({ status: 'running' })
+      await store.insertJob(a)
+      await store.insertJob(b)
+      await store.apply([{ jobId: a.id, outputs: [out(2), out(1)] }, { jobId: b.id, outputs: [out(1, 'b')] }])
+      await store.apply([{ jobId: a.id, outputs: [out(3)] }])
+      expect(await store.getOutputs(a.id)).toEqual([out(1), out(2), out(3)])
+      expect(await store.getOutputs(a.id, 1)).toEqual([out(2), out(3)])
+      expect(await store.getOutputs(a.id, 3)).toEqual([])
+      expect(await store.getOutputs(b.id)).toEqual([out(1, 'b')])
+      expect(await store.getOutputs('nosuchjob000')).toEqual([])
+    })
+
+    it('stores each (job, seq) once and reports only the newly inserted outputs', async () => {
+      const job = sampleJob({ status: 'running' })
+      await store.insertJob(job)
+      const [first] = await store.apply([{ jobId: job.id, outputs: [out(1), out(2)] }])
+      expect(first).toEqual({ jobId: job.id, transitioned: false, inserted: [out(1), out(2)] })
+      const [again] = await store.apply([{ jobId: job.id, outputs: [out(2, 'changed'), out(3)] }])
+      expect(again?.inserted).toEqual([out(3)])
+      expect(await store.getOutputs(job.id)).toEqual([out(1), out(2), out(3)])
+    })
+
+    it('drops outputs of a finished or unknown job', async () => {
+      const job = sampleJob({ status: 'done' })
+      await store.insertJob(job)
+      const results = await store.apply([
+        { jobId: job.id, outputs: [out(1)] },
+        { jobId: 'nosuchjob000', outputs: [out(1)] },
+      ])
+      expect(results.map((r) => r.inserted)).toEqual([[], []])
+      expect(await store.getOutputs(job.id)).toEqual([])
+    })
+
+    it('applies a transition only from the given statuses, with its patch', async () => {
+      const job = sampleJob()
+      await store.insertJob(job)
+      const patch = { startedAt: 1_700_000_001_000, dispatcherBoot: 'boot-1', sandboxId: 'sb-1' }
+      const [started] = await store.apply([{ jobId: job.id, transition: { from: ['queued'], to: 'running', patch } }])
+      expect(started?.transitioned).toBe(true)
+      expect(await store.getJob(job.id)).toEqual({ ...job, status: 'running', ...patch })
+
+      const [twice] = await store.apply([{ jobId: job.id, transition: { from: ['queued'], to: 'running', patch: { sandboxId: 'sb-2' } } }])
+      expect(twice?.transitioned).toBe(false)
+      expect((await store.getJob(job.id))?.sandboxId).toBe('sb-1')
+
+      const [unknown] = await store.apply([{ jobId: 'nosuchjob000', transition: { from: LIVE, to: 'lost' } }])
+      expect(unknown).toEqual({ jobId: 'nosuchjob000', transitioned: false, inserted: [] })
+    })
+
+    it('never moves a finished job back, and keeps fields a patch does not name', async () => {
+      const job = sampleJob({ status: 'running', startedAt: 1_700_000_001_000, dispatcherBoot: 'boot-1' })
+      await store.insertJob(job)
+      const end = {
+        endedAt: 1_700_000_002_000,
+        result: { text: '2', json: 2 },
+        usage: { cpuMs: 1, wallMs: 1, heapBytes: 1, outputBytes: 0 },
+      }
+      const [ended] = await store.apply([{ jobId: job.id, transition: { from: LIVE, to: 'done', patch: end } }])
+      expect(ended?.transitioned).toBe(true)
+      const late = await store.apply([
+        { jobId: job.id, transition: { from: ['queued'], to: 'running', patch: { startedAt: 1 } } },
+        { jobId: job.id, transition: { from: LIVE, to: 'lost', patch: { error: { name: 'Lost', message: 'late' } } } },
+      ])
+      expect(late.map((r) => r.transitioned)).toEqual([false, false])
+      expect(await store.getJob(job.id)).toEqual({ ...job, status: 'done', ...end, error: null })
+    })
+
+    it('applies outputs before the transition of the same update', async () => {
+      const job = sampleJob({ status: 'running' })
+      await store.insertJob(job)
+      const [result] = await store.apply([
+        { jobId: job.id, outputs: [out(1)], transition: { from: LIVE, to: 'error', patch: { error: { name: 'E', message: 'm' } } } },
+      ])
+      expect(result).toEqual({ jobId: job.id, transitioned: true, inserted: [out(1)] })
+      expect(await store.getOutputs(job.id)).toEqual([out(1)])
+      expect((await store.getJob(job.id))?.error).toEqual({ name: 'E', message: 'm' })
+    })
+
+    it('applies many updates of many jobs at once, in order', async () => {
+      const jobs = Array.from({ length: 20 }, () => sampleJob())
+      for (const job of jobs) await store.insertJob(job)
+      const results = await store.apply(jobs.flatMap((job) => [
+        { jobId: job.id, transition: { from: ['queued'] as const, to: 'running' as const } },
+        { jobId: job.id, outputs: [out(1), out(2)] },
+        { jobId: job.id, transition: { from: LIVE, to: 'done' as const, patch: { endedAt: 5 } } },
+      ]))
+      expect(results).toHaveLength(60)
+      expect(results.every((r, i) => r.jobId === jobs[Math.floor(i / 3)]!.id)).toBe(true)
+      expect(results.filter((r) => r.transitioned)).toHaveLength(40)
+      for (const job of jobs) {
+        expect((await store.getJob(job.id))?.status).toBe('done')
+        expect(await store.getOutputs(job.id)).toEqual([out(1), out(2)])
+      }
+      expect(await store.apply([])).toEqual([])
+    })
+
+    it('finds jobs by status, oldest first, up to a limit', async () => {
+      const older = sampleJob({ createdAt: 1000 })
+      const running = sampleJob({ createdAt: 500, status: 'running' })
+      const newer = sampleJob({ createdAt: 2000 })
+      const done = sampleJob({ createdAt: 100, status: 'done' })
+      for (const job of [newer, done, running, older]) await store.insertJob(job)
+      expect((await store.findJobsByStatus(['queued'])).map((j) => j.id)).toEqual([older.id, newer.id])
+      expect((await store.findJobsByStatus(['queued', 'running'])).map((j) => j.id)).toEqual([running.id, older.id, newer.id])
+      expect((await store.findJobsByStatus(['queued', 'running'], 2)).map((j) => j.id)).toEqual([running.id, older.id])
+      expect(await store.findJobsByStatus(['lost'])).toEqual([])
+      expect(await store.findJobsByStatus(['running'])).toEqual([running])
+    })
+
+    it('keeps jobs and outputs across close and reopen', async (ctx) => {
+      if (!subject.reopen) ctx.skip(`${name} keeps nothing across reopen`)
+      const job = sampleJob({ status: 'running' })
+      await store.insertJob(job)
+      await store.apply([{ jobId: job.id, outputs: [out(1), out(2)], transition: { from: LIVE, to: 'done', patch: { endedAt: 9 } } }])
+      await store.close()
+      store = subject.reopen!()
+      await store.open()
+      expect(await store.getJob(job.id)).toEqual({ ...job, status: 'done', endedAt: 9 })
+      expect(await store.getOutputs(job.id, 1)).toEqual([out(2)])
+      expect(await store.findJobsByStatus(['done'])).toHaveLength(1)
+    })
+  })
+}

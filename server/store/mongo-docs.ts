@@ -1,0 +1,120 @@
+/**
+ * How jobs and outputs look as MongoDB documents, and the mapping between
+ * those documents and the port's records (port.ts).
+ *
+ * - A job's id is its `_id`, so fetching a job is a lookup on the primary index.
+ * - Times are BSON dates (readable in mongosh, usable by a TTL index later);
+ *   the port speaks epoch milliseconds.
+ * - A cell's result value (`result.json`) is kept as JSON text: it is whatever
+ *   the user's code returned, and its keys may contain '.' or start with '$',
+ *   which FerretDB refuses in documents and MongoDB only half supports.
+ * - Outputs are one small document each, `{jobId, seq, stream, mime, data}`,
+ *   with a unique index on (jobId, seq) that makes inserting them idempotent.
+ */
+import type { ObjectId } from 'mongodb'
+import type { CellError, CellResult, JobStatus, Limits, Output, Usage } from '../../protocol/index.ts'
+import type { JobPatch, JobRecord } from './port.ts'
+
+export interface JobDoc {
+  _id: string
+  status: JobStatus
+  code: string
+  owner: string
+  limits: Limits
+  priority: number
+  createdAt: Date
+  startedAt: Date | null
+  endedAt: Date | null
+  result: ResultDoc | null
+  error: CellError | null
+  usage: Usage | null
+  dispatcherBoot: string | null
+  sandboxId: string | null
+  /** The apply() round that made the job's last transition (see mongo-apply-plan.ts). */
+  applyId?: ObjectId
+}
+
+export interface ResultDoc {
+  text: string
+  /** The result value as JSON text. */
+  json?: string
+}
+
+export interface OutputDoc extends Output {
+  jobId: string
+}
+
+export function toJobDoc(job: JobRecord): JobDoc {
+  return {
+    _id: job.id,
+    status: job.status,
+    code: job.code,
+    owner: job.owner,
+    limits: job.limits,
+    priority: job.priority,
+    createdAt: new Date(job.createdAt),
+    startedAt: toDate(job.startedAt),
+    endedAt: toDate(job.endedAt),
+    result: toResultDoc(job.result),
+    error: job.error,
+    usage: job.usage,
+    dispatcherBoot: job.dispatcherBoot,
+    sandboxId: job.sandboxId,
+  }
+}
+
+export function fromJobDoc(doc: JobDoc): JobRecord {
+  return {
+    id: doc._id,
+    status: doc.status,
+    code: doc.code,
+    owner: doc.owner,
+    limits: doc.limits,
+    priority: doc.priority,
+    createdAt: doc.createdAt.getTime(),
+    startedAt: doc.startedAt?.getTime() ?? null,
+    endedAt: doc.endedAt?.getTime() ?? null,
+    result: fromResultDoc(doc.result),
+    error: doc.error,
+    usage: doc.usage,
+    dispatcherBoot: doc.dispatcherBoot,
+    sandboxId: doc.sandboxId,
+  }
+}
+
+/**
+ * The `$set` of a transition's patch: the fields the patch names, as the
+ * SQLite adapter does (a named field whose value is undefined becomes null).
+ */
+export function patchToSet(patch: JobPatch): Partial<JobDoc> {
+  const set: Partial<JobDoc> = {}
+  if ('startedAt' in patch) set.startedAt = toDate(patch.startedAt ?? null)
+  if ('endedAt' in patch) set.endedAt = toDate(patch.endedAt ?? null)
+  if ('result' in patch) set.result = toResultDoc(patch.result ?? null)
+  if ('error' in patch) set.error = patch.error ?? null
+  if ('usage' in patch) set.usage = patch.usage ?? null
+  if ('dispatcherBoot' in patch) set.dispatcherBoot = patch.dispatcherBoot ?? null
+  if ('sandboxId' in patch) set.sandboxId = patch.sandboxId ?? null
+  return set
+}
+
+export function toOutputDoc(jobId: string, output: Output): OutputDoc {
+  return { jobId, seq: output.seq, stream: output.stream, mime: output.mime, data: output.data }
+}
+
+/** What getOutputs reads of an output document. */
+export const OUTPUT_PROJECTION = { _id: 0, seq: 1, stream: 1, mime: 1, data: 1 } as const
+
+function toDate(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms)
+}
+
+function toResultDoc(result: CellResult | null): ResultDoc | null {
+  if (result === null) return null
+  return result.json === undefined ? { text: result.text } : { text: result.text, json: JSON.stringify(result.json) }
+}
+
+function fromResultDoc(doc: ResultDoc | null): CellResult | null {
+  if (doc === null) return null
+  return doc.json === undefined ? { text: doc.text } : { text: doc.text, json: JSON.parse(doc.json) }
+}

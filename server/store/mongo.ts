@@ -1,0 +1,247 @@
+/**
+ * The production store: MongoDB through the official driver, so any number
+ * of web tier instances can share jobs and outputs (DESIGN: scale-out). Run
+ * it on a replica set: `majority` writes then survive a failover, and the
+ * driver retries a write or read once when the primary changes or a
+ * connection drops, so a store hiccup costs a slow request, never a crash.
+ *
+ * Each `apply` batch costs three commands however many outputs it carries:
+ * one find (the jobs' statuses), one insert (all outputs, unordered; a
+ * duplicate (jobId, seq) is an output already stored) and one bulk update
+ * (one guarded update per job; see mongo-apply-plan.ts). Guarded means the
+ * filter names the status the job must still have, so a late or repeated
+ * message never moves a finished job back.
+ *
+ * FerretDB v1 (SQLite handler), which the tests run against, differs where
+ * this adapter cares:
+ * - Write concern is accepted and ignored: there is one node, and a write is
+ *   in SQLite when FerretDB answers. Nothing is replicated.
+ * - It is a standalone server to the driver (no replica set), so the driver
+ *   never retries writes there; reads are still retried once. A failed apply
+ *   throws, the server does not ack, the dispatcher sends the batch again,
+ *   and inserting it again is harmless.
+ * - An update is not atomic: FerretDB reads the matching document, applies
+ *   the filter and the update in Go, then writes the whole document back.
+ *   Two writers racing on one job can both pass the status guard, and the
+ *   last one wins. This adapter runs its own `apply` calls one at a time, so
+ *   one web instance is safe; several instances need MongoDB.
+ * - Only a filter that is exactly `{_id}` reaches SQLite; every other query
+ *   (outputs of a job, jobs by status) scans the collection in Go. It still
+ *   creates the indexes (and enforces unique ones), but does not use them to
+ *   find documents: fine for tests, not for production.
+ * - Keys containing '.' or starting with '$' are refused in inserted
+ *   documents: result values are stored as JSON text (see mongo-docs.ts).
+ * - SIGTERM stops the listener but serves open connections until the
+ *   clients close them, so a pooled client does not notice; tests kill it.
+ */
+import { MongoBulkWriteError, MongoClient, ObjectId, type Collection, type Document, type MongoClientOptions, type OptionalUnlessRequiredId } from 'mongodb'
+import type { JobStatus, Output } from '../../protocol/index.ts'
+import { planApply, type JobWrite } from './mongo-apply-plan.ts'
+import { fromJobDoc, OUTPUT_PROJECTION, patchToSet, toJobDoc, toOutputDoc, type JobDoc, type OutputDoc } from './mongo-docs.ts'
+import type { JobRecord, JobUpdate, Store, StoreHealth, UpdateResult } from './port.ts'
+
+export const DEFAULT_MONGODB_DB = 'cellgate'
+
+export interface MongoStoreOptions {
+  /** Connection string (MONGODB_URI), e.g. `mongodb://db1,db2,db3/?replicaSet=rs0`. */
+  uri: string
+  /** Database name (CELLGATE_MONGODB_DB); default `cellgate`. */
+  dbName?: string
+  /** How long health() waits for a server before reporting it unreachable; default 2000 ms. */
+  healthTimeoutMs?: number
+  /** More driver options (TLS, pool sizes; tests turn on command monitoring). */
+  clientOptions?: MongoClientOptions
+}
+
+/** A job with its outputs, as `importJobs` copies them. */
+export interface ImportedJob {
+  job: JobRecord
+  outputs: readonly Output[]
+}
+
+const MAJORITY = { writeConcern: { w: 'majority' } } as const
+const DUPLICATE_KEY = 11000
+/** Each round after the first means another writer moved a job meanwhile; statuses only move forward, so a few rounds settle any batch. */
+const MAX_APPLY_ROUNDS = 4
+
+/**
+ * @example
+ *   const store = new MongoStore({ uri: 'mongodb://127.0.0.1:27017/?replicaSet=rs0', dbName: 'cellgate' })
+ *   await store.open() // connects and creates the indexes
+ */
+export class MongoStore implements Store {
+  readonly kind = 'mongodb' as const
+  /** The driver client; exposed for command monitoring and tools. */
+  readonly client: MongoClient
+  private readonly healthClient: MongoClient
+  readonly dbName: string
+  private readonly jobs: Collection<JobDoc>
+  private readonly outputs: Collection<OutputDoc>
+  /** The tail of the apply() calls in flight, which run one after the other. */
+  private applying: Promise<unknown> = Promise.resolve()
+  private closed = false
+
+  constructor(options: MongoStoreOptions) {
+    this.dbName = options.dbName ?? DEFAULT_MONGODB_DB
+    // ignoreUndefined: an absent optional field (error.stack) stays absent instead of coming back null.
+    this.client = new MongoClient(options.uri, { appName: 'cellgate', ignoreUndefined: true, ...options.clientOptions })
+    // The ordinary client waits the driver's 30 s for a server, long enough to ride out an election;
+    // health() must answer quickly, so it pings through its own small client with short timeouts.
+    const healthTimeoutMs = options.healthTimeoutMs ?? 2_000
+    this.healthClient = new MongoClient(options.uri, {
+      appName: 'cellgate-health',
+      ...options.clientOptions,
+      monitorCommands: false,
+      maxPoolSize: 1,
+      serverSelectionTimeoutMS: healthTimeoutMs,
+      connectTimeoutMS: healthTimeoutMs,
+      socketTimeoutMS: healthTimeoutMs,
+    })
+    // Operations that fail reject on their own; an 'error' event nobody listens to would end the process.
+    for (const client of [this.client, this.healthClient]) client.on('error', () => {})
+    const db = this.client.db(this.dbName)
+    this.jobs = db.collection<JobDoc>('jobs')
+    this.outputs = db.collection<OutputDoc>('outputs')
+  }
+
+  async open(): Promise<void> {
+    await this.client.connect()
+    // createIndexes with the same names and keys is a no-op, so open() may run on every start.
+    await Promise.all([
+      this.jobs.createIndexes([{ key: { status: 1, createdAt: 1 }, name: 'status_createdAt' }]),
+      this.outputs.createIndexes([{ key: { jobId: 1, seq: 1 }, name: 'jobId_seq', unique: true }]),
+    ])
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all([this.client.close(), this.healthClient.close()])
+  }
+
+  async health(): Promise<StoreHealth> {
+    if (this.closed) return { ok: false, kind: this.kind, detail: 'the store is closed' }
+    try {
+      await this.healthClient.db(this.dbName).command({ ping: 1 })
+      return { ok: true, kind: this.kind }
+    } catch (err) {
+      return { ok: false, kind: this.kind, detail: (err as Error).message }
+    }
+  }
+
+  async insertJob(job: JobRecord): Promise<void> {
+    await this.jobs.insertOne(toJobDoc(job), MAJORITY)
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    const doc = await this.jobs.findOne({ _id: id })
+    return doc ? fromJobDoc(doc) : null
+  }
+
+  async getOutputs(jobId: string, afterSeq = 0): Promise<Output[]> {
+    return this.outputs.find({ jobId, seq: { $gt: afterSeq } }).project<Output>(OUTPUT_PROJECTION).sort({ seq: 1 }).toArray()
+  }
+
+  async findJobsByStatus(statuses: readonly JobStatus[], limit?: number): Promise<JobRecord[]> {
+    const cursor = this.jobs.find({ status: { $in: [...statuses] } }).sort({ createdAt: 1, _id: 1 })
+    if (limit !== undefined) cursor.limit(limit)
+    return (await cursor.toArray()).map(fromJobDoc)
+  }
+
+  /**
+   * Runs the batch after the previous one has finished: a batch is planned
+   * from the statuses it reads, which must not change under it because of
+   * this process's own writes (and on FerretDB, updates are not atomic).
+   */
+  async apply(updates: readonly JobUpdate[]): Promise<UpdateResult[]> {
+    if (updates.length === 0) return []
+    const run = this.applying.then(() => this.applyNow(updates))
+    this.applying = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Copies jobs and their outputs as they are, skipping any job id or
+   * (job, seq) already stored; returns how many of each were new. For
+   * bin/migrate-to-mongo.ts: running it again copies nothing twice. Outputs
+   * go first, so a job never shows up without them.
+   *
+   * @example
+   *   await store.importJobs([{ job, outputs }]) // { jobs: 1, outputs: 3 }, then { jobs: 0, outputs: 0 }
+   */
+  async importJobs(entries: readonly ImportedJob[]): Promise<{ jobs: number; outputs: number }> {
+    const outputs = await insertNew(this.outputs, entries.flatMap(({ job, outputs }) => outputs.map((o) => toOutputDoc(job.id, o))))
+    const jobs = await insertNew(this.jobs, entries.map(({ job }) => toJobDoc(job)))
+    return { jobs: jobs.filter(Boolean).length, outputs: outputs.filter(Boolean).length }
+  }
+
+  private async applyNow(updates: readonly JobUpdate[]): Promise<UpdateResult[]> {
+    const results = updates.map((u): UpdateResult => ({ jobId: u.jobId, transitioned: false, inserted: [] }))
+    const plan = planApply(updates, await this.readStatuses(updates.map((u) => u.jobId)))
+
+    // Outputs before transitions: whoever sees a job finished finds all its outputs stored.
+    const fresh = await insertNew(this.outputs, plan.outputs.map((o) => toOutputDoc(o.jobId, o.output)))
+    plan.outputs.forEach((o, i) => {
+      if (fresh[i]) results[o.update]!.inserted.push(o.output)
+    })
+
+    let writes = plan.writes
+    for (let round = 0; writes.length > 0 && round < MAX_APPLY_ROUNDS; round++) {
+      const missed = await this.writeTransitions(writes)
+      for (const write of writes) {
+        if (!missed.has(write.jobId)) for (const i of write.updates) results[i]!.transitioned = true
+      }
+      if (missed.size === 0) break
+      // Another writer moved these jobs between our read and our write: replay their transitions from where they are now.
+      const retry = updates.map((u) => (missed.has(u.jobId) && u.transition ? { jobId: u.jobId, transition: u.transition } : { jobId: u.jobId }))
+      writes = planApply(retry, await this.readStatuses([...missed])).writes
+    }
+    return results
+  }
+
+  /**
+   * One bulk update for all writes; returns the jobs whose write did not
+   * apply. The bulk result only counts matches, so when some missed, each
+   * job's `applyId` tells whether this round's write is the one it carries.
+   */
+  private async writeTransitions(writes: readonly JobWrite[]): Promise<Set<string>> {
+    const applyId = new ObjectId()
+    const result = await this.jobs.bulkWrite(
+      writes.map((w) => ({
+        updateOne: {
+          filter: { _id: w.jobId, status: w.from },
+          update: { $set: { ...patchToSet(w.patch), status: w.to, applyId } },
+        },
+      })),
+      { ordered: false, ...MAJORITY },
+    )
+    if (result.matchedCount === writes.length) return new Set()
+    const ids = writes.map((w) => w.jobId)
+    const applied = new Set((await this.jobs.find({ _id: { $in: ids }, applyId }).project<{ _id: string }>({ _id: 1 }).toArray()).map((d) => d._id))
+    return new Set(ids.filter((id) => !applied.has(id)))
+  }
+
+  /** Protected so a test can hand the planner a stale read, as a concurrent writer would. */
+  protected async readStatuses(jobIds: readonly string[]): Promise<Map<string, JobStatus>> {
+    const docs = await this.jobs.find({ _id: { $in: [...new Set(jobIds)] } }).project<{ _id: string; status: JobStatus }>({ status: 1 }).toArray()
+    return new Map(docs.map((d) => [d._id, d.status]))
+  }
+}
+
+/**
+ * Inserts documents unordered and tells, per document, whether it is new.
+ * A duplicate key means the document was stored before; any other error is
+ * a real failure and is thrown.
+ */
+async function insertNew<T extends Document>(collection: Collection<T>, docs: OptionalUnlessRequiredId<T>[]): Promise<boolean[]> {
+  const fresh = docs.map(() => true)
+  if (docs.length === 0) return fresh
+  try {
+    await collection.insertMany(docs, { ordered: false, ...MAJORITY })
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError) || err.result.getWriteConcernError()) throw err
+    const writeErrors = [err.writeErrors].flat()
+    if (writeErrors.length === 0 || writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw err
+    for (const e of writeErrors) fresh[e.index] = false
+  }
+  return fresh
+}
