@@ -4,8 +4,8 @@
  * will run the same. Adapter-neutral: it only calls the port.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { JobStatus, Output } from '../../protocol/index.ts'
-import type { JobRecord, Store } from './port.ts'
+import type { Output } from '../../protocol/index.ts'
+import { LIVE_STATUSES as LIVE, type JobRecord, type Store } from './port.ts'
 
 export interface StoreUnderTest {
   /** A fresh, empty store, not yet opened. */
@@ -43,8 +43,6 @@ export function sampleJob(overrides: Partial<JobRecord> = {}): JobRecord {
 function out(seq: number, data = `line ${seq}\n`): Output {
   return { seq, stream: 'stdout', mime: 'text/plain', data }
 }
-
-const LIVE: readonly JobStatus[] = ['queued', 'running']
 
 /**
  * @example
@@ -93,6 +91,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       await store.insertJob(job)
       await expect(store.insertJob({ ...job, code: 'other' })).rejects.toThrow()
       expect((await store.getJob(job.id))?.code).toBe(job.code)
+    })
+
+    it('settles inserts made at once each on its own', async () => {
+      const a = sampleJob()
+      const b = sampleJob()
+      const settled = await Promise.allSettled([store.insertJob(a), store.insertJob({ ...a, code: 'twin' }), store.insertJob(b)])
+      expect(settled.filter((r, i) => i < 2 && r.status === 'fulfilled')).toHaveLength(1)
+      expect(settled[2]?.status).toBe('fulfilled')
+      expect(await store.getJob(b.id)).toEqual(b)
+      expect((await store.getJob(a.id))?.id).toBe(a.id)
     })
 
     it('returns outputs in seq order, per job, and only those after a seq', async () => {

@@ -29,6 +29,9 @@ export interface JobRecord {
   sandboxId: string | null
 }
 
+/** Statuses in which a job is still going, and still accepts outputs (see JobUpdate). */
+export const LIVE_STATUSES: readonly JobStatus[] = ['queued', 'running']
+
 /** Fields a status transition may set along with the status. */
 export type JobPatch = Partial<Pick<JobRecord, 'startedAt' | 'endedAt' | 'result' | 'error' | 'usage' | 'dispatcherBoot' | 'sandboxId'>>
 

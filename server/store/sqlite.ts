@@ -12,13 +12,10 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { JobStatus, Output } from '../../protocol/index.ts'
-import type { JobPatch, JobRecord, JobUpdate, Store, StoreHealth, UpdateResult } from './port.ts'
+import { LIVE_STATUSES, type JobPatch, type JobRecord, type JobUpdate, type Store, type StoreHealth, type UpdateResult } from './port.ts'
 
 /** The file name of the store inside the data directory. */
 export const SQLITE_FILE = 'cellgate.db'
-
-/** Statuses in which a job still accepts outputs (see Store.apply). */
-const LIVE_STATUSES: readonly JobStatus[] = ['queued', 'running']
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (

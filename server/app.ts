@@ -1,0 +1,90 @@
+/**
+ * The Hono app of the web tier: creates it, mounts each resource's routes
+ * and the web client, and maps every error to `{error: {code, message}}` in
+ * one place. Holds no state of its own: everything comes in through the job
+ * service, so tests run it in-process with `app.request()`.
+ */
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import { methodNotAllowed } from 'hono/method-not-allowed'
+import { MAX_BODY_BYTES } from '../protocol/index.ts'
+import { ApiError, type ErrorCode } from './errors.ts'
+import { API_BASE } from './job-view.ts'
+import type { JobService } from './jobs.ts'
+import { cellEventRoutes } from './routes/cell-events.ts'
+import { cellRoutes } from './routes/cells.ts'
+import { healthRoutes } from './routes/health.ts'
+import { DEFAULT_WEB_ROOT, isPageRequest, webClient } from './routes/web.ts'
+
+export interface AppOptions {
+  jobs: JobService
+  /** The built web client (default dist/web). */
+  webRoot?: string
+  /** Heartbeat interval of event streams (default 15 s). */
+  heartbeatMs?: number
+  /** Put stacks of unexpected errors in responses (config.server.debug). */
+  debug?: boolean
+}
+
+/**
+ * @example
+ *   const app = createApp({ jobs })
+ *   const res = await app.request('/api/v1/cells', { method: 'POST', … })
+ */
+export function createApp(options: AppOptions): Hono {
+  const { jobs } = options
+  const app = new Hono()
+
+  app.use(methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) => {
+      const allow = methods.join(', ')
+      return errorJson(c, new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`), { Allow: allow })
+    },
+  }))
+  app.use(`${API_BASE}/*`, bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError('payload_too_large', `the request body is larger than ${MAX_BODY_BYTES} bytes`)
+    },
+  }))
+
+  app.route(`${API_BASE}/cells`, cellRoutes(jobs))
+  app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: options.heartbeatMs }))
+  app.route(`${API_BASE}/health`, healthRoutes(jobs.store, jobs.link))
+
+  const web = webClient(options.webRoot ?? DEFAULT_WEB_ROOT)
+  if (web.assets) app.use('*', web.assets)
+
+  app.notFound((c) => isPageRequest(c)
+    ? web.page(c)
+    : errorJson(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path.slice(0, 200)}`)))
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorJson(c, err)
+    if (err instanceof HTTPException && err.status < 500) {
+      return errorJson(c, new ApiError(codeOfStatus(err.status), err.message || 'bad request'))
+    }
+    jobs.log(`cellgate: ${c.req.method} ${c.req.path} failed: ${(err as Error).stack ?? String(err)}`)
+    const message = options.debug ? (err as Error).stack ?? String(err) : 'internal error'
+    return c.json({ error: { code: 'internal', message } }, 500)
+  })
+
+  return app
+}
+
+function errorJson(c: Context, err: ApiError, headers?: Record<string, string>): Response {
+  return c.json({ error: { code: err.code, message: err.message } }, err.status, headers)
+}
+
+function codeOfStatus(status: number): ErrorCode {
+  switch (status) {
+    case 404: return 'not_found'
+    case 405: return 'method_not_allowed'
+    case 409: return 'conflict'
+    case 413: return 'payload_too_large'
+    case 415: return 'unsupported_media_type'
+    default: return 'bad_request'
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The DEALER link against a real ROUTER played by the test:
+ *
+ *   link DEALER --hello (on connect, then every interval), queued messages--> ROUTER (test)
+ *               <--welcome, a bad frame, started---------------------------
+ *
+ * While no dispatcher listens, messages wait and hellos do not pile up.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Router } from 'zeromq'
+import { decode, encode, serverMessageSchema } from '../protocol/index.ts'
+import type { DispatcherMessage, ServerMessage } from '../protocol/index.ts'
+import { ZmqDispatcherLink } from './dispatcher-link.ts'
+
+const WAIT = { timeout: 15_000, interval: 5 }
+const closers: (() => unknown)[] = []
+
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close()
+})
+
+/** A free loopback endpoint: bind a throwaway ROUTER to port 0, note the port, close it. */
+async function freeEndpoint(): Promise<string> {
+  const probe = new Router({ linger: 0 })
+  await probe.bind('tcp://127.0.0.1:*')
+  const endpoint = probe.lastEndpoint!
+  probe.close()
+  return endpoint
+}
+
+async function router(endpoint: string): Promise<{ socket: Router; received: ServerMessage[][] }> {
+  const socket = new Router({ linger: 0 })
+  await socket.bind(endpoint)
+  closers.push(() => socket.close())
+  const received: ServerMessage[][] = []
+  void (async () => {
+    for await (const [, ...frames] of socket) received.push(frames.map((f) => decode(serverMessageSchema, f)))
+  })()
+  return { socket, received }
+}
+
+describe('ZmqDispatcherLink', () => {
+  it('keeps messages while no dispatcher listens, with one hello, and sends them on connect', async () => {
+    const endpoint = await freeEndpoint()
+    const log: string[] = []
+    const link = new ZmqDispatcherLink({ endpoint, serverId: 'srv-1', bootId: 'boot-a', helloIntervalMs: 10, log: (l) => log.push(l) })
+    closers.push(() => link.close())
+    link.start()
+    link.send([{ type: 'cancel', jobId: 'AAAAAAAAAAAAAAAA' }])
+    // Let several hello intervals pass with nobody listening.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    link.send([{ type: 'cancel', jobId: 'BBBBBBBBBBBBBBBB' }])
+
+    const { received } = await router(endpoint)
+    await vi.waitFor(() => expect(received.flat().filter((m) => m.type === 'cancel')).toHaveLength(2), WAIT)
+    // About ten intervals passed: the hello blocked in the socket, and at most one more waiting.
+    const beforeCancels = received.flat().slice(0, received.flat().findIndex((m) => m.type === 'cancel'))
+    expect(beforeCancels.length).toBeLessThanOrEqual(2)
+    for (const m of beforeCancels) expect(m).toEqual({ type: 'hello', serverId: 'srv-1', bootId: 'boot-a' })
+    expect(log).toEqual([])
+  })
+
+  it('delivers each batch in order, skips bad frames, and reports the last welcome', async () => {
+    const { socket, received } = await router('tcp://127.0.0.1:*')
+    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-2', log: () => {} })
+    closers.push(() => link.close())
+    const batches: DispatcherMessage[][] = []
+    link.onMessages((batch) => batches.push(batch))
+    expect(link.state()).toEqual({ connected: false, bootId: null, lastSeenMs: null, pool: null })
+    link.start()
+    await vi.waitFor(() => expect(received.flat().some((m) => m.type === 'hello')).toBe(true), WAIT)
+
+    const pool = { sandboxes: 2, ready: 2, freeSlots: 4, queued: 0 }
+    const started: DispatcherMessage = { type: 'started', jobId: 'AAAAAAAAAAAAAAAA', msgSeq: 1, bootId: 'd-1', sandboxId: 's-1' }
+    await socket.send(['srv-2', encode({ type: 'welcome', bootId: 'd-1', pool }), Buffer.from('not json'), encode({ type: 'nope' }), encode(started)])
+    await vi.waitFor(() => expect(batches).toHaveLength(1), WAIT)
+    expect(batches[0]).toEqual([{ type: 'welcome', bootId: 'd-1', pool }, started])
+    expect(link.state()).toMatchObject({ connected: true, bootId: 'd-1', pool })
+  })
+})

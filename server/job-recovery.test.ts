@@ -1,0 +1,69 @@
+/**
+ * Recovery and the sweep in-process (real SQLite, recording link): no job
+ * stays queued or running forever.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { recoverAfterBoot, sweepStaleJobs } from './job-recovery.ts'
+import { inProcessServer, type InProcessServer } from './test-support.ts'
+
+let s: InProcessServer
+
+beforeEach(async () => {
+  s = await inProcessServer({ server: { queueTimeoutMs: 60_000 }, dispatcher: { graceMs: 1_000 } })
+})
+afterEach(async () => {
+  await s.close()
+})
+
+async function startedJob(bootId: string): Promise<string> {
+  const job = await s.jobs.submit({ code: 'x', timeoutMs: 2_000 })
+  s.link.deliver([{ type: 'started', jobId: job.id, msgSeq: 1, bootId, sandboxId: 'sb' }])
+  await s.jobs.idle()
+  return job.id
+}
+
+describe('recoverAfterBoot', () => {
+  it('re-submits queued jobs oldest first and loses running jobs of other boots only', async () => {
+    const a = await s.jobs.submit({ code: 'a' })
+    const b = await s.jobs.submit({ code: 'b' })
+    const old = await startedJob('boot-1')
+    const current = await startedJob('boot-2')
+    s.link.sent.length = 0
+    await recoverAfterBoot(s.jobs, 'boot-2')
+    expect(s.link.sent.map((m) => m.type === 'submit' && m.job.jobId)).toEqual([a.id, b.id])
+    expect((await s.store.getJob(old))).toMatchObject({ status: 'lost', error: { name: 'DispatcherLost' } })
+    expect((await s.store.getJob(current))?.status).toBe('running')
+  })
+
+  it('runs on the first welcome and on each new dispatcher boot, not on repeated welcomes', async () => {
+    const pool = { sandboxes: 1, ready: 1, freeSlots: 1, queued: 0 }
+    const job = await s.jobs.submit({ code: 'a' })
+    const submitsOf = () => s.link.sent.filter((m) => m.type === 'submit' && m.job.jobId === job.id).length
+    for (const bootId of ['boot-1', 'boot-1', 'boot-2']) {
+      s.link.deliver([{ type: 'welcome', bootId, pool }])
+      await s.jobs.idle()
+    }
+    expect(submitsOf()).toBe(1 + 2)
+  })
+})
+
+describe('sweepStaleJobs', () => {
+  it('ends lost what waited too long in the queue or ran far past its limit, and cancels it', async () => {
+    const queued = await s.jobs.submit({ code: 'q' })
+    const running = await startedJob('boot-1')
+    const created = (await s.store.getJob(queued.id))!.createdAt
+    const started = (await s.store.getJob(running))!.startedAt!
+
+    expect(await sweepStaleJobs(s.jobs, created + 1_000)).toBe(0)
+    // running: wallMs 2000 + 2 × graceMs 1000
+    expect(await sweepStaleJobs(s.jobs, started + 4_001)).toBe(1)
+    expect(await s.store.getJob(running)).toMatchObject({ status: 'lost', error: { name: 'RunTimeout' } })
+    expect((await s.store.getJob(queued.id))?.status).toBe('queued')
+
+    expect(await sweepStaleJobs(s.jobs, created + 60_001)).toBe(1)
+    expect(await s.store.getJob(queued.id)).toMatchObject({ status: 'lost', error: { name: 'QueueTimeout' } })
+    expect(s.link.sent).toContainEqual({ type: 'cancel', jobId: queued.id })
+    expect(s.link.sent).toContainEqual({ type: 'cancel', jobId: running })
+    expect(await s.jobs.waitForEnd(queued.id, 60_000)).toMatchObject({ status: 'lost' })
+  })
+})

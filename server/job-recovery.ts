@@ -1,0 +1,72 @@
+/**
+ * What keeps every job moving to a terminal state when processes come and
+ * go: recovery when a dispatcher boot is seen for the first time (this
+ * server just started, or the dispatcher restarted), and a periodic sweep
+ * that ends jobs nobody will ever finish.
+ */
+import type { CellError, ServerMessage } from '../protocol/index.ts'
+import { jobSpecOf, type JobService } from './jobs.ts'
+import { LIVE_STATUSES, type JobRecord, type JobUpdate } from './store/port.ts'
+
+/**
+ * On a dispatcher boot not seen before: queued jobs are submitted again (the
+ * dispatcher ignores ids it already holds), and running jobs started by
+ * another dispatcher boot end `lost`, since the process that ran them is gone.
+ */
+export async function recoverAfterBoot(service: JobService, bootId: string): Promise<void> {
+  const live = await service.store.findJobsByStatus(LIVE_STATUSES)
+  const submits: ServerMessage[] = live.filter((job) => job.status === 'queued').map((job) => ({ type: 'submit', job: jobSpecOf(job) }))
+  if (submits.length > 0) service.link.send(submits)
+  const orphans = live.filter((job) => job.status === 'running' && job.dispatcherBoot !== bootId)
+  if (orphans.length === 0) return
+  const error: CellError = { name: 'DispatcherLost', message: 'the dispatcher running this cell restarted; the cell was lost' }
+  await service.commit(orphans.map((job) => loseJob(job, error, Date.now())))
+}
+
+/**
+ * Ends `lost` every job queued longer than server.queueTimeoutMs, and every
+ * job running past its wall limit plus twice the dispatcher's grace (the
+ * dispatcher gets its grace to kill the sandbox, and as long again for its
+ * verdict to arrive). Tells the dispatcher to drop them. Returns how many.
+ */
+export async function sweepStaleJobs(service: JobService, now = Date.now()): Promise<number> {
+  const { server, dispatcher } = service.config
+  const live = await service.store.findJobsByStatus(LIVE_STATUSES)
+  const stale = live.filter((job) => job.status === 'queued'
+    ? now - job.createdAt > server.queueTimeoutMs
+    : now - (job.startedAt ?? job.createdAt) > job.limits.wallMs + 2 * dispatcher.graceMs)
+  if (stale.length === 0) return 0
+  const results = await service.commit(stale.map((job) => loseJob(job, staleError(job), now)))
+  service.link.send(stale.map((job) => ({ type: 'cancel', jobId: job.id })))
+  return results.filter((r) => r.transitioned).length
+}
+
+/**
+ * Runs the sweep every `intervalMs` until the returned function is called.
+ *
+ * @example
+ *   const stop = startSweep(jobs, 5_000)
+ */
+export function startSweep(service: JobService, intervalMs: number): () => void {
+  let running = false
+  const timer = setInterval(() => {
+    if (running) return
+    running = true
+    sweepStaleJobs(service)
+      .catch((err: Error) => service.log(`cellgate: sweep failed: ${err.message}`))
+      .finally(() => (running = false))
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+function loseJob(job: JobRecord, error: CellError, now: number): JobUpdate {
+  // Guarded on the status we saw: if the job moved on meanwhile, its own end wins.
+  return { jobId: job.id, transition: { from: [job.status], to: 'lost', patch: { endedAt: now, error } } }
+}
+
+function staleError(job: JobRecord): CellError {
+  return job.status === 'queued'
+    ? { name: 'QueueTimeout', message: 'no sandbox started this cell in time; the cell was dropped' }
+    : { name: 'RunTimeout', message: 'this cell ran far past its wall time limit and nothing ended it; the cell was lost' }
+}

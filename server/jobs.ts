@@ -1,0 +1,238 @@
+/**
+ * The job service: the one place that changes jobs. Routes call submit,
+ * cancel and waitForEnd; the dispatcher link feeds `receive`. Every write
+ * goes store first, then the event hub (live subscribers), then the
+ * dispatcher (acks), so whatever a client or the dispatcher is told is
+ * already durable.
+ *
+ * Messages from the dispatcher are collected for one tick and stored with one
+ * store.apply; one batch is in flight at a time, which keeps each job's
+ * messages in order.
+ */
+import { randomBytes } from 'node:crypto'
+import { isTerminal } from '../protocol/index.ts'
+import type { CellError, DispatcherMessage, JobSpec, Limits } from '../protocol/index.ts'
+import type { Config } from '../config/schema.ts'
+import type { DispatcherLink } from './dispatcher-link.ts'
+import { EventHub } from './event-hub.ts'
+import { planBatch } from './job-updates.ts'
+import { toJobView, type JobView } from './job-view.ts'
+import { recoverAfterBoot } from './job-recovery.ts'
+import type { JobRecord, JobUpdate, Store, UpdateResult } from './store/port.ts'
+
+/** What a client may choose about a job; validated at the HTTP edge (cell-request.ts). */
+export interface CellInput {
+  code: string
+  timeoutMs?: number
+  memoryMb?: number
+}
+
+export interface JobServiceOptions {
+  store: Store
+  link: DispatcherLink
+  config: Pick<Config, 'server' | 'dispatcher' | 'limits'>
+  hub?: EventHub
+  log?: (line: string) => void
+}
+
+/** Until quality of service assigns priorities per key, every cell runs at the middle priority. */
+const DEFAULT_PRIORITY = 5
+
+/** Attempts to store one dispatcher batch before it is dropped unacked (the sweep then ends its jobs). */
+const STORE_ATTEMPTS = 3
+
+/** Jobs one ack message may name (the protocol's bound). */
+const MAX_ACKS = 10_000
+
+/** Ids are 16 url-safe characters from 96 random bits (see protocol jobIdSchema). */
+export function newJobId(): string {
+  return randomBytes(12).toString('base64url')
+}
+
+export function jobSpecOf(job: JobRecord): JobSpec {
+  return { jobId: job.id, code: job.code, limits: job.limits, priority: job.priority }
+}
+
+/**
+ * @example
+ *   const jobs = new JobService({ store, link, config })
+ *   link.onMessages((batch) => jobs.receive(batch))
+ *   const job = await jobs.submit({ code: '1 + 1' })
+ */
+export class JobService {
+  readonly store: Store
+  readonly link: DispatcherLink
+  readonly hub: EventHub
+  readonly config: JobServiceOptions['config']
+  readonly log: (line: string) => void
+  private pending: DispatcherMessage[] = []
+  private flushing: Promise<void> | null = null
+  private dispatcherBoot: string | null = null
+  private readonly waiters = new Set<() => void>()
+  private closed = false
+
+  constructor(options: JobServiceOptions) {
+    this.store = options.store
+    this.link = options.link
+    this.config = options.config
+    this.hub = options.hub ?? new EventHub()
+    this.log = options.log ?? ((line) => console.warn(line))
+  }
+
+  /** Stores the job `queued`, then hands it to the dispatcher. */
+  async submit(input: CellInput): Promise<JobRecord> {
+    const defaults = this.config.limits
+    const limits: Limits = {
+      wallMs: input.timeoutMs ?? defaults.wallMs,
+      cpuMs: defaults.cpuMs,
+      memoryMb: input.memoryMb ?? defaults.memoryMb,
+      outputBytes: defaults.outputBytes,
+    }
+    const job: JobRecord = {
+      id: newJobId(),
+      status: 'queued',
+      code: input.code,
+      owner: 'anonymous',
+      limits,
+      priority: DEFAULT_PRIORITY,
+      createdAt: Date.now(),
+      startedAt: null,
+      endedAt: null,
+      result: null,
+      error: null,
+      usage: null,
+      dispatcherBoot: null,
+      sandboxId: null,
+    }
+    await this.store.insertJob(job)
+    this.link.send([{ type: 'submit', job: jobSpecOf(job) }])
+    return job
+  }
+
+  /** The job as clients see it, with all its outputs; null when there is no such job. */
+  async view(id: string): Promise<JobView | null> {
+    const job = await this.store.getJob(id)
+    return job && this.viewOf(job)
+  }
+
+  async viewOf(job: JobRecord): Promise<JobView> {
+    return toJobView(job, await this.store.getOutputs(job.id))
+  }
+
+  /**
+   * Asks for a job to stop. A queued job ends `cancelled` here at once (the
+   * dispatcher may not even hold it); a running one ends when its sandbox
+   * says so. Null when there is no such job.
+   */
+  async cancel(id: string): Promise<{ job: JobRecord; alreadyEnded: boolean } | null> {
+    const job = await this.store.getJob(id)
+    if (!job) return null
+    if (isTerminal(job.status)) return { job, alreadyEnded: true }
+    if (job.status === 'queued') {
+      const error: CellError = { name: 'Cancelled', message: 'the cell was cancelled before it started' }
+      await this.commit([{ jobId: id, transition: { from: ['queued'], to: 'cancelled', patch: { endedAt: Date.now(), error } } }])
+    }
+    this.link.send([{ type: 'cancel', jobId: id }])
+    return { job: (await this.store.getJob(id)) ?? job, alreadyEnded: false }
+  }
+
+  /**
+   * Resolves with the job once it has ended, or as it is after `timeoutMs`;
+   * null when there is no such job. Listens to the hub, never polls.
+   * `current`: the job as read or inserted earlier in this same tick, which
+   * saves reading it again (nothing can have been stored for it since).
+   */
+  async waitForEnd(id: string, timeoutMs: number, current?: JobRecord): Promise<JobRecord | null> {
+    let wake!: () => void
+    const woken = new Promise<void>((resolve) => (wake = resolve))
+    // Subscribe before reading, so an end stored in between is not missed.
+    const off = this.hub.subscribe(id, (event) => {
+      if (event.type === 'status' && isTerminal(event.status)) wake()
+    })
+    const timer = setTimeout(wake, timeoutMs)
+    this.waiters.add(wake)
+    try {
+      const job = current ?? await this.store.getJob(id)
+      if (!job || isTerminal(job.status) || this.closed) return job
+      await woken
+      return await this.store.getJob(id)
+    } finally {
+      off()
+      clearTimeout(timer)
+      this.waiters.delete(wake)
+    }
+  }
+
+  /** Takes one batch from the dispatcher link; stored on the next tick together with whatever else arrives. */
+  receive(messages: readonly DispatcherMessage[]): void {
+    if (this.closed) return
+    this.pending.push(...messages)
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flush())
+      .catch((err: Error) => this.log(`cellgate: storing dispatcher messages failed: ${err.stack}`))
+  }
+
+  /** Resolves when every message received so far is stored, published and acked. */
+  async idle(): Promise<void> {
+    while (this.flushing) await this.flushing
+  }
+
+  /** Applies updates in one store call, then tells live subscribers what actually changed. */
+  async commit(updates: readonly JobUpdate[]): Promise<UpdateResult[]> {
+    const results = await this.store.apply(updates)
+    results.forEach((result, i) => {
+      for (const output of result.inserted) this.hub.publish(result.jobId, { type: 'output', output })
+      const to = updates[i]?.transition?.to
+      if (result.transitioned && to) this.hub.publish(result.jobId, { type: 'status', status: to })
+    })
+    return results
+  }
+
+  /** Stops taking messages, lets the batch in flight finish and answers every waiter. */
+  async close(): Promise<void> {
+    this.closed = true
+    for (const wake of this.waiters) wake()
+    await this.idle()
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending
+        this.pending = []
+        await this.storeBatch(batch)
+      }
+    } finally {
+      this.flushing = null
+    }
+  }
+
+  private async storeBatch(batch: readonly DispatcherMessage[]): Promise<void> {
+    const plan = planBatch(batch, Date.now())
+    if (plan.updates.length > 0) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.commit(plan.updates)
+          break
+        } catch (err) {
+          this.log(`cellgate: storing ${batch.length} dispatcher messages failed (attempt ${attempt}): ${(err as Error).message}`)
+          // Unacked messages are re-sent by the dispatcher after our next restart; the sweep ends what stays stuck.
+          if (attempt >= STORE_ATTEMPTS || this.closed) return
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+        }
+      }
+    }
+    for (let i = 0; i < plan.acks.length; i += MAX_ACKS) {
+      this.link.send([{ type: 'ack', acks: plan.acks.slice(i, i + MAX_ACKS) }])
+    }
+    if (plan.welcomeBoot !== null && plan.welcomeBoot !== this.dispatcherBoot) {
+      this.dispatcherBoot = plan.welcomeBoot
+      try {
+        await recoverAfterBoot(this, plan.welcomeBoot)
+      } catch (err) {
+        this.log(`cellgate: recovery after dispatcher boot ${plan.welcomeBoot} failed: ${(err as Error).message}`)
+        this.dispatcherBoot = null
+      }
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Starts the web tier: the store, the HTTP server, the link to the
+ * dispatcher, recovery and the sweep; and stops them in the reverse order.
+ * End-to-end tests call startServer with a config; the CLI (`cellgate
+ * server`) calls runServer, which also stops on SIGTERM/SIGINT. Run
+ * directly: `node --import tsx server/main.ts`.
+ */
+import { hostname } from 'node:os'
+import type { AddressInfo } from 'node:net'
+import { pathToFileURL } from 'node:url'
+import { loadConfig } from '../config/load.ts'
+import { serve } from '@hono/node-server'
+import type { Hono } from 'hono'
+import type { Config } from '../config/schema.ts'
+import { createApp } from './app.ts'
+import { ZmqDispatcherLink, type DispatcherLink } from './dispatcher-link.ts'
+import { startSweep } from './job-recovery.ts'
+import { JobService } from './jobs.ts'
+import { SqliteStore } from './store/sqlite.ts'
+import type { Store } from './store/port.ts'
+
+export interface StartServerOptions {
+  /** Another store (default: SQLite in config.server.dataDir). Opened and closed by the server. */
+  store?: Store
+  /** Another dispatcher link (default: ZeroMQ DEALER to config.dispatcher.endpoint). Closed by the server. */
+  link?: DispatcherLink
+  /** The built web client (default dist/web). */
+  webRoot?: string
+  /** How often stale jobs are swept (default 5 s). */
+  sweepIntervalMs?: number
+  /** How often hello is sent to the dispatcher (default 2 s). */
+  helloIntervalMs?: number
+  /** Where log lines go (default: the listening line to stdout, problems to stderr). */
+  log?: (line: string) => void
+}
+
+export interface RunningServer {
+  url: string
+  port: number
+  serverId: string
+  jobs: JobService
+  close(): Promise<void>
+}
+
+/**
+ * @example
+ *   const server = await startServer(loadConfig(process.env))
+ *   // cellgate server listening on http://127.0.0.1:8080 …
+ *   await server.close()
+ */
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => console.log(line))
+  const store = options.store ?? new SqliteStore(config.server.dataDir)
+  await store.open()
+
+  // The server id may need the port, which is only known once listening (port 0);
+  // until the app exists (within the same tick) requests get a 503.
+  const ready: { app?: Hono } = {}
+  const http = serve({
+    fetch: (request, env) => ready.app ? ready.app.fetch(request, env) : new Response('starting', { status: 503 }),
+    port: config.server.port,
+    hostname: config.server.host,
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('listening', resolve)
+      http.once('error', reject)
+    })
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  const port = (http.address() as AddressInfo).port
+  const serverId = config.server.id ?? `${hostname()}:${port}`
+
+  const link = options.link ?? new ZmqDispatcherLink({
+    endpoint: config.dispatcher.endpoint,
+    serverId,
+    helloIntervalMs: options.helloIntervalMs,
+    log: options.log,
+  })
+  const jobs = new JobService({ store, link, config, log: options.log })
+  link.onMessages((batch) => jobs.receive(batch))
+  ready.app = createApp({ jobs, webRoot: options.webRoot, debug: config.server.debug })
+  link.start()
+  const stopSweep = startSweep(jobs, options.sweepIntervalMs ?? 5_000)
+
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
+  const url = `http://${host}:${port}`
+  log(`cellgate server listening on ${url} (server id ${serverId}, dispatcher ${config.dispatcher.endpoint})`)
+
+  let closing: Promise<void> | undefined
+  const close = () => (closing ??= (async () => {
+    stopSweep()
+    await new Promise<void>((resolve) => {
+      http.close(() => resolve())
+      // Event streams stay open by design; they end with the server.
+      if ('closeAllConnections' in http) http.closeAllConnections()
+    })
+    await jobs.close()
+    await link.close()
+    await store.close()
+  })())
+
+  return { url, port, serverId, jobs, close }
+}
+
+/**
+ * The server as a process: starts it and stops it gracefully on the first
+ * SIGTERM/SIGINT (a second one exits at once).
+ *
+ * @example
+ *   await runServer(loadConfig(process.env))
+ */
+export async function runServer(config: Config): Promise<void> {
+  const server = await startServer(config)
+  let stopping = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1)
+    stopping = true
+    console.warn(`cellgate server: ${signal}, stopping`)
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('cellgate server: error while stopping', err)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    await runServer(loadConfig(process.env))
+  } catch (err) {
+    console.error(`cellgate server: cannot start: ${(err as Error).message}`)
+    process.exit(1)
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * `GET /api/v1/health`: can this server run a cell right now? `ok` (200)
+ * needs the store to answer, a dispatcher that answered a hello recently,
+ * and at least one sandbox ready; anything less is `degraded` (503), with the
+ * parts saying which.
+ */
+import { Hono } from 'hono'
+import type { DispatcherLink } from '../dispatcher-link.ts'
+import type { Store } from '../store/port.ts'
+
+export interface HealthReport {
+  status: 'ok' | 'degraded'
+  store: { ok: boolean; kind: string; detail?: string }
+  dispatcher: { connected: boolean; bootId: string | null; lastSeenMs: number | null }
+  sandboxes: { ready: number; freeSlots: number; queued: number; total: number }
+}
+
+/**
+ * @example
+ *   app.route('/api/v1/health', healthRoutes(store, link))
+ */
+export function healthRoutes(store: Store, link: DispatcherLink): Hono {
+  const app = new Hono()
+  app.get('/', async (c) => {
+    const report = await healthReport(store, link)
+    return c.json(report, report.status === 'ok' ? 200 : 503)
+  })
+  return app
+}
+
+async function healthReport(store: Store, link: DispatcherLink): Promise<HealthReport> {
+  const storeHealth = await store.health().catch((err: Error) => ({ ok: false, kind: store.kind, detail: err.message }))
+  const { connected, bootId, lastSeenMs, pool } = link.state()
+  const sandboxes = {
+    ready: pool?.ready ?? 0,
+    freeSlots: pool?.freeSlots ?? 0,
+    queued: pool?.queued ?? 0,
+    total: pool?.sandboxes ?? 0,
+  }
+  const ok = storeHealth.ok && connected && sandboxes.ready > 0
+  return {
+    status: ok ? 'ok' : 'degraded',
+    store: storeHealth,
+    dispatcher: { connected, bootId, lastSeenMs },
+    sandboxes,
+  }
+}

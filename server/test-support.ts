@@ -1,0 +1,132 @@
+/**
+ * Helpers shared by the server's tests: a config with a temporary data
+ * directory, a dispatcher link without sockets for in-process route tests,
+ * and a reader of Server-Sent Events responses.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { configSchema, type Config } from '../config/schema.ts'
+import type { DispatcherMessage, PoolState, ServerMessage } from '../protocol/index.ts'
+import { createParser } from 'eventsource-parser'
+import type { Hono } from 'hono'
+import { createApp, type AppOptions } from './app.ts'
+import type { DispatcherLink, DispatcherState } from './dispatcher-link.ts'
+import { JobService } from './jobs.ts'
+import { SqliteStore } from './store/sqlite.ts'
+
+/** A temporary directory and a function that removes it. */
+export function tempDir(prefix = 'cellgate-server-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** A full config for tests: port 0 on loopback, data in `dataDir`. */
+export function testConfig(dataDir: string, overrides: { server?: object; dispatcher?: object; limits?: object } = {}): Config {
+  return configSchema.parse({
+    server: { port: 0, host: '127.0.0.1', dataDir, ...overrides.server },
+    dispatcher: { ...overrides.dispatcher },
+    limits: { ...overrides.limits },
+  })
+}
+
+/**
+ * A dispatcher link that keeps what the server sends and lets the test
+ * play the dispatcher by calling `deliver`.
+ */
+export class RecordingLink implements DispatcherLink {
+  readonly sent: ServerMessage[] = []
+  private handler: (messages: DispatcherMessage[]) => void = () => {}
+  private welcome: { bootId: string; pool: PoolState } | null = null
+
+  start(): void {}
+  send(messages: readonly ServerMessage[]): void {
+    this.sent.push(...messages)
+  }
+  onMessages(handler: (messages: DispatcherMessage[]) => void): void {
+    this.handler = handler
+  }
+  deliver(messages: DispatcherMessage[]): void {
+    for (const m of messages) if (m.type === 'welcome') this.welcome = { bootId: m.bootId, pool: m.pool }
+    this.handler(messages)
+  }
+  state(): DispatcherState {
+    return this.welcome
+      ? { connected: true, bootId: this.welcome.bootId, lastSeenMs: 0, pool: this.welcome.pool }
+      : { connected: false, bootId: null, lastSeenMs: null, pool: null }
+  }
+  async close(): Promise<void> {}
+}
+
+export interface InProcessServer {
+  app: Hono
+  jobs: JobService
+  link: RecordingLink
+  store: SqliteStore
+  config: Config
+  close(): Promise<void>
+}
+
+/**
+ * The app over a real SQLite store in a temporary directory and a
+ * RecordingLink, for `app.request()` tests.
+ */
+export async function inProcessServer(
+  overrides: Parameters<typeof testConfig>[1] = {},
+  appOptions: Partial<AppOptions> = {},
+): Promise<InProcessServer> {
+  const tmp = tempDir()
+  const config = testConfig(tmp.dir, overrides)
+  const store = new SqliteStore(join(tmp.dir, 'data'))
+  await store.open()
+  const link = new RecordingLink()
+  const jobs = new JobService({ store, link, config, log: () => {} })
+  link.onMessages((batch) => jobs.receive(batch))
+  const app = createApp({ jobs, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
+  return {
+    app, jobs, link, store, config,
+    close: async () => {
+      await jobs.close()
+      await store.close()
+      tmp.remove()
+    },
+  }
+}
+
+export interface SseEvent {
+  event: string
+  id?: string
+  data: string
+}
+
+/**
+ * Reads a Server-Sent Events response (also one from `app.request()`, which
+ * test/support/sse.ts cannot take) until it ends or `until` says stop.
+ *
+ * @example
+ *   const events = await readSse(await app.request(`/api/v1/cells/${id}/events`))
+ */
+export async function readSse(response: Response, until: (event: SseEvent) => boolean = () => false): Promise<SseEvent[]> {
+  const events: SseEvent[] = []
+  let stop = false
+  const parser = createParser({
+    onEvent: (message) => {
+      if (stop) return
+      const event: SseEvent = { event: message.event ?? 'message', data: message.data }
+      if (message.id !== undefined) event.id = message.id
+      events.push(event)
+      stop = until(event)
+    },
+  })
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+  try {
+    while (!stop) {
+      const { done, value } = await reader.read()
+      if (done) break
+      parser.feed(value)
+    }
+    return events
+  } finally {
+    await reader.cancel().catch(() => {})
+  }
+}
