@@ -1,0 +1,150 @@
+/**
+ * The dispatcher process's core: binds the two ROUTER sockets (servers on
+ * config.dispatcher.endpoint, sandboxes on config.dispatcher.sandboxEndpoint),
+ * keeps the sandbox pool through the Launcher it is given, and wires the
+ * links to the scheduler. Everything it knows lives in memory; a restarted
+ * dispatcher has a new bootId, which tells servers that its jobs are gone.
+ *
+ *   server DEALER ──> ROUTER [server-link] ─┐
+ *                                           scheduler + pool ── Launcher ──> sandbox processes
+ *   sandbox DEALER ─> ROUTER [sandbox-link] ┘
+ */
+import { randomBytes } from 'node:crypto'
+import { setImmediate as nextMacrotask } from 'node:timers/promises'
+import { Router } from 'zeromq'
+import type { Config } from '../config/schema.ts'
+import type { PoolState } from '../protocol/index.ts'
+import { Drops, type DropReason } from './drops.ts'
+import type { Launcher } from './launcher.ts'
+import { Outbox } from './outbox.ts'
+import { Pool } from './pool.ts'
+import { SandboxLink } from './sandbox-link.ts'
+import { Scheduler } from './scheduler.ts'
+import { ServerLink } from './server-link.ts'
+
+export interface Dispatcher {
+  /** New per dispatcher process; servers see it in welcome and started. */
+  readonly bootId: string
+  /** Where it listens, ports resolved (an endpoint configured as tcp://127.0.0.1:* gets its real port here). */
+  readonly endpoints: { server: string; sandbox: string }
+  readonly pool: Pool
+  state(): PoolState
+  stats(): { jobs: number; drops: Record<DropReason, number> }
+  /** Kills the sandboxes and closes the sockets. The launcher stays open: its owner closes it. */
+  close(): Promise<void>
+}
+
+export interface DispatcherOptions {
+  log?: (line: string) => void
+  /** Passed to the pool: a sandbox not connected by then is killed. */
+  startTimeoutMs?: number
+}
+
+/**
+ * @example
+ *   const launcher = new LocalLauncher()
+ *   const dispatcher = await startDispatcher(loadConfig(process.env), launcher)
+ *   console.log(dispatcher.endpoints.server) // tcp://127.0.0.1:5555
+ *   await dispatcher.close(); await launcher.close()
+ */
+export async function startDispatcher(config: Config, launcher: Launcher, options: DispatcherOptions = {}): Promise<Dispatcher> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[dispatcher] ${line}\n`))
+  const bootId = randomBytes(12).toString('base64url')
+  const drops = new Drops(log)
+
+  // Unacked messages are kept in the job ledgers anyway: a high water mark would only drop them.
+  const serverSocket = new Router({ handover: true, sendHighWaterMark: 0, linger: 0 })
+  // Mandatory + no wait: a run or cancel that cannot reach its sandbox fails at once, and the sandbox is replaced.
+  const sandboxSocket = new Router({ mandatory: true, sendTimeout: 0, linger: 0 })
+  try {
+    await serverSocket.bind(config.dispatcher.endpoint)
+    await sandboxSocket.bind(config.dispatcher.sandboxEndpoint)
+  } catch (err) {
+    serverSocket.close()
+    sandboxSocket.close()
+    throw err
+  }
+  const endpoints = { server: serverSocket.lastEndpoint!, sandbox: sandboxSocket.lastEndpoint! }
+
+  const pool: Pool = new Pool(
+    launcher,
+    { size: config.pool.size, slots: config.pool.slots, endpoint: endpoints.sandbox, startTimeoutMs: options.startTimeoutMs, log },
+    {
+      onRetired: (sandbox, reason) => {
+        // One that never connected is logged by the pool, with its restart delay.
+        if (sandbox.connected) log(`sandbox ${sandbox.id} retired (${reason}) holding ${sandbox.jobs.size} job(s)`)
+        scheduler.sandboxRetired(sandbox, reason)
+      },
+      onFree: () => scheduler.pump(),
+    },
+  )
+  const toSandboxes = new Outbox(sandboxSocket, {
+    route: (id) => {
+      const sandbox = pool.get(id)
+      return sandbox && sandbox.retired === null ? sandbox.routingId : undefined
+    },
+    onSendError: (id, err) => {
+      const sandbox = pool.get(id)
+      if (sandbox) pool.retire(sandbox, `unreachable: ${err.message}`)
+    },
+  })
+  const toServers = new Outbox(serverSocket, {
+    route: (serverId) => serverLink.route(serverId),
+    onSendError: (serverId, err) => log(`send to server ${serverId} failed: ${err.message}`),
+  })
+  const scheduler = new Scheduler({
+    bootId,
+    graceMs: config.dispatcher.graceMs,
+    pool,
+    toServer: (serverId, frame) => toServers.push(serverId, frame),
+    toSandbox: (sandbox, frame) => toSandboxes.push(sandbox.id, frame),
+    log,
+  })
+  const state = (): PoolState => pool.state(scheduler.queued)
+  const serverLink: ServerLink = new ServerLink({ bootId, scheduler, poolState: state, send: (id, frame) => toServers.push(id, frame), drops, log })
+  const sandboxLink = new SandboxLink(pool, scheduler, drops)
+
+  const loops = [receiveLoop(serverSocket, (parts) => serverLink.receive(parts), log), receiveLoop(sandboxSocket, (parts) => sandboxLink.receive(parts), log)]
+  pool.fill()
+
+  let closing: Promise<void> | null = null
+  return {
+    bootId,
+    endpoints,
+    pool,
+    state,
+    stats: () => ({ jobs: scheduler.size, drops: { ...drops.counts } }),
+    close: () =>
+      (closing ??= (async () => {
+        scheduler.close()
+        await pool.close()
+        await toServers.drain()
+        toServers.close()
+        toSandboxes.close()
+        serverSocket.close()
+        sandboxSocket.close()
+        await Promise.all(loops)
+      })()),
+  }
+}
+
+/**
+ * Reads messages until the socket closes. Yields to the event loop every few
+ * messages: ZeroMQ hands over queued messages without waiting, and a flood
+ * on one socket must not starve timers, the other socket or the outboxes.
+ */
+async function receiveLoop(socket: Router, handle: (parts: Buffer[]) => void, log: (line: string) => void): Promise<void> {
+  let n = 0
+  try {
+    for await (const parts of socket) {
+      try {
+        handle(parts)
+      } catch (err) {
+        log(`error handling a message: ${(err as Error).stack ?? String(err)}`)
+      }
+      if (++n % 64 === 0) await nextMacrotask()
+    }
+  } catch (err) {
+    if (!socket.closed) log(`receive loop ended: ${(err as Error).message}`)
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Counts and logs messages the dispatcher drops: invalid frames, frames from
+ * sandboxes it did not launch, messages about jobs the sender does not hold.
+ * A sandbox is untrusted and may send such things in a flood, so each kind
+ * is logged at most once per interval with a count, never once per message.
+ */
+
+export const DROP_REASONS = [
+  /** A sandbox frame that is not JSON or not a valid SandboxMessage. */
+  'invalid',
+  /** From a routing id that is not a live sandbox of the pool. */
+  'unknown-sandbox',
+  /** About a job the sending sandbox does not hold. */
+  'not-assigned',
+  /** About a job it holds, but out of turn (output before started, started twice). */
+  'out-of-turn',
+  /** A server frame that is not a valid ServerMessage. */
+  'invalid-server',
+  /** From a server connection that has not said hello yet. */
+  'no-hello',
+] as const
+export type DropReason = (typeof DROP_REASONS)[number]
+
+export class Drops {
+  readonly counts = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>
+  private readonly unreported = { ...this.counts }
+  private readonly lastLog = { ...this.counts }
+
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  /**
+   * @example
+   *   drops.drop('not-assigned', sandbox.id, () => `output for job ${jobId}`)
+   */
+  drop(reason: DropReason, source: string, detail: () => string): void {
+    this.counts[reason]++
+    this.unreported[reason]++
+    const now = Date.now()
+    if (now - this.lastLog[reason] < this.intervalMs) return
+    const n = this.unreported[reason]
+    this.lastLog[reason] = now
+    this.unreported[reason] = 0
+    this.log(`dropped ${n} message${n === 1 ? '' : 's'} (${reason}), latest from ${source}: ${detail()}`)
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The local launcher: the shared launcher contract against real sandbox
+ * processes, plus what is local only (loopback endpoints, the sandbox exits
+ * by itself when its stdin closes).
+ *
+ *   test ROUTER <──DEALER── sandbox child  <──stdin── LocalLauncher
+ *                                          ──stdout/stderr──> relay ──> log
+ */
+import { describe, expect, it } from 'vitest'
+import { Router } from 'zeromq'
+import { runLauncherContract } from './contract.ts'
+import { LocalLauncher, loopbackEndpoint } from './local.ts'
+
+runLauncherContract('local', () => new LocalLauncher())
+
+describe('local launcher', () => {
+  it('connects sandboxes over loopback only', () => {
+    expect(loopbackEndpoint('tcp://127.0.0.1:5556')).toBe('tcp://127.0.0.1:5556')
+    expect(loopbackEndpoint('tcp://0.0.0.0:5556')).toBe('tcp://127.0.0.1:5556')
+    expect(loopbackEndpoint('tcp://*:5556')).toBe('tcp://127.0.0.1:5556')
+    expect(loopbackEndpoint('ipc:///tmp/cellgate.sock')).toBe('ipc:///tmp/cellgate.sock')
+    expect(() => loopbackEndpoint('tcp://10.0.0.2:5556')).toThrow(/loopback only/)
+  })
+
+  it('a sandbox exits by itself when its stdin closes', async () => {
+    const router = new Router({ linger: 0, receiveTimeout: 20_000 })
+    await router.bind('tcp://127.0.0.1:*')
+    // A long close timeout: the process must end because stdin closed, not because it was killed.
+    const launcher = new LocalLauncher({ closeTimeoutMs: 20_000 })
+    try {
+      const handle = await launcher.launch({ id: `stdin-${process.pid}`, endpoint: router.lastEndpoint!, slots: 1 })
+      await router.receive() // connected: it read its boot line
+      await launcher.close()
+      const exit = await handle.exited
+      expect(exit.signal).toBeNull()
+    } finally {
+      router.close()
+    }
+  })
+
+  it('kill() is SIGKILL', async () => {
+    const launcher = new LocalLauncher({ entry: 'worker/testing/fixtures/print-and-wait.ts', log: () => {} })
+    const handle = await launcher.launch({ id: 'sb-kill', endpoint: 'tcp://127.0.0.1:1', slots: 1 })
+    handle.kill()
+    expect(await handle.exited).toEqual({ code: null, signal: 'SIGKILL', reason: 'killed by SIGKILL' })
+    await launcher.close()
+  })
+
+  it('relays the child output to the log with its id as prefix', async () => {
+    const lines: string[] = []
+    const launcher = new LocalLauncher({ entry: 'worker/testing/fixtures/print-and-wait.ts', log: (line) => lines.push(line) })
+    const handle = await launcher.launch({ id: 'sb-relay', endpoint: 'tcp://127.0.0.1:1', slots: 1 })
+    await launcher.close()
+    await handle.exited
+    expect(lines).toContain('[sandbox sb-relay] boot {"id":"sb-relay","endpoint":"tcp://127.0.0.1:1","slots":1}')
+    expect(lines).toContain('[sandbox sb-relay] on stderr')
+  })
+})

@@ -1,0 +1,186 @@
+/**
+ * The dispatcher's job table and its rules: queue by priority, hand jobs to
+ * sandboxes that gave credits, relay what happens to each job to the server
+ * that submitted it, and make sure every job ends:
+ *
+ * - a sandbox that dies: a job it was sent but had not started is queued
+ *   again once (a second loss ends it `lost`); a started job ends `lost`;
+ * - a job its sandbox has not ended within wallMs + graceMs of `run`: the
+ *   sandbox is killed, and the rule above applies;
+ * - a sandbox that sends more output than the job's outputBytes: the job
+ *   ends `error` (OutputLimitExceeded) and is cancelled in the sandbox.
+ *
+ * It sends nothing itself: frames go out through the functions passed in.
+ */
+import { encode, type CellError, type JobEnd, type JobSpec, type MessageOf, type OutputBody, type SandboxMessage } from '../protocol/index.ts'
+import { DispatchJob } from './job.ts'
+import type { Pool, Sandbox } from './pool.ts'
+import { PriorityQueue } from './queue.ts'
+
+/** JobSpec priorities are 0–9. */
+const PRIORITY_LEVELS = 10
+/** Sends of one job to a sandbox; it is lost when the sandbox dies before `started` this many times. */
+const MAX_ATTEMPTS = 2
+
+export interface SchedulerOptions {
+  /** The dispatcher's boot id, carried by `started` so the server can tell which boot ran a job. */
+  bootId: string
+  graceMs: number
+  pool: Pool
+  toServer(serverId: string, frame: Buffer): void
+  toSandbox(sandbox: Sandbox, frame: Buffer): void
+  log(line: string): void
+}
+
+export class Scheduler {
+  private readonly jobs = new Map<string, DispatchJob>()
+  private readonly byServer = new Map<string, Set<DispatchJob>>()
+  private readonly queue = new PriorityQueue<DispatchJob>(PRIORITY_LEVELS)
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  get queued(): number {
+    return this.queue.size
+  }
+
+  /** Jobs held (queued, in a sandbox, or ended but not acked). */
+  get size(): number {
+    return this.jobs.size
+  }
+
+  /** Queues a job for the server; false if the jobId is already known (a repeated submit). */
+  submit(serverId: string, spec: JobSpec): boolean {
+    if (this.jobs.has(spec.jobId)) return false
+    const job = new DispatchJob(spec, serverId)
+    this.jobs.set(job.id, job)
+    let mine = this.byServer.get(serverId)
+    if (!mine) this.byServer.set(serverId, (mine = new Set()))
+    mine.add(job)
+    job.queueHandle = this.queue.push(job, spec.priority)
+    this.pump()
+    return true
+  }
+
+  /** Queued: ends `cancelled` now. In a sandbox: asks the sandbox, which ends it. Else: nothing. */
+  cancel(jobId: string): void {
+    const job = this.jobs.get(jobId)
+    if (!job || job.state === 'ended') return
+    if (job.state === 'queued') {
+      this.queue.remove(job.queueHandle!)
+      job.queueHandle = null
+      this.finish(job, { status: 'cancelled' })
+    } else {
+      this.cancelInSandbox(job)
+    }
+  }
+
+  /** The server stored the job's messages up to `upTo`; a job whose `end` is stored is forgotten. */
+  ack(serverId: string, jobId: string, upTo: number): void {
+    const job = this.jobs.get(jobId)
+    if (!job || job.serverId !== serverId) return
+    if (job.ack(upTo)) {
+      this.jobs.delete(jobId)
+      this.byServer.get(serverId)?.delete(job)
+    }
+  }
+
+  /** The jobs a server submitted that the dispatcher still holds. */
+  jobsOf(serverId: string): Iterable<DispatchJob> {
+    return this.byServer.get(serverId) ?? []
+  }
+
+  /** Hands queued jobs to sandboxes with credits, as long as there are both. */
+  pump(): void {
+    const { pool } = this.options
+    while (this.queue.size > 0) {
+      const sandbox = pool.next()
+      if (!sandbox) return
+      const job = this.queue.shift()!
+      job.queueHandle = null
+      job.state = 'sent'
+      job.sandbox = sandbox
+      job.attempts++
+      pool.assign(sandbox, job)
+      this.options.toSandbox(sandbox, encode({ type: 'run', job: job.spec }))
+      const limitMs = job.spec.limits.wallMs + this.options.graceMs
+      job.deadline = setTimeout(() => {
+        if (job.sandbox !== sandbox) return
+        this.options.log(`job ${job.id} not ended ${limitMs} ms after it was sent to ${sandbox.id}: killing that sandbox`)
+        pool.retire(sandbox, `job ${job.id} did not end within its wall time + ${this.options.graceMs} ms grace`)
+      }, limitMs)
+    }
+  }
+
+  // ---- what the sandbox holding the job reports (already validated) ----
+
+  started(sandbox: Sandbox, job: DispatchJob): boolean {
+    if (job.state !== 'sent') return false
+    job.state = 'running'
+    this.options.toServer(job.serverId, job.started(this.options.bootId, sandbox.id))
+    return true
+  }
+
+  output(job: DispatchJob, body: OutputBody): boolean {
+    if (job.state !== 'running') return job.state === 'ended' // output still draining after the dispatcher ended it
+    const limit = job.spec.limits.outputBytes
+    job.outputBytes += Buffer.byteLength(body.data, 'utf8')
+    if (job.outputBytes > limit) {
+      this.finish(job, { status: 'error', error: { name: 'OutputLimitExceeded', message: `the cell wrote more than its output limit of ${limit} bytes` } })
+      this.cancelInSandbox(job)
+    } else {
+      this.options.toServer(job.serverId, job.output(body))
+    }
+    return true
+  }
+
+  ended(sandbox: Sandbox, job: DispatchJob, end: MessageOf<SandboxMessage, 'end'>): void {
+    this.leaveSandbox(job)
+    this.options.pool.release(sandbox, job.id)
+    if (job.state !== 'ended') this.finish(job, { status: end.status, result: end.result, error: end.error, usage: end.usage })
+  }
+
+  /** The sandbox is dead: its jobs are queued again or end, as the rules say. */
+  sandboxRetired(sandbox: Sandbox, reason: string): void {
+    for (const job of sandbox.jobs.values()) {
+      this.leaveSandbox(job)
+      if (job.state === 'ended') continue
+      if (job.state === 'running') {
+        this.finish(job, { status: 'lost', error: lostError(`the sandbox process running this cell died (${reason})`) })
+      } else if (job.cancelRequested) {
+        this.finish(job, { status: 'cancelled' })
+      } else if (job.attempts < MAX_ATTEMPTS) {
+        job.state = 'queued'
+        job.queueHandle = this.queue.unshift(job, job.spec.priority)
+      } else {
+        this.finish(job, { status: 'lost', error: lostError(`the sandbox process died before this cell started, ${job.attempts} times (last: ${reason})`) })
+      }
+    }
+    sandbox.jobs.clear()
+    this.pump()
+  }
+
+  /** Stops the deadline timers (the only ones are on jobs a sandbox holds). */
+  close(): void {
+    for (const sandbox of this.options.pool.list()) for (const job of sandbox.jobs.values()) this.leaveSandbox(job)
+  }
+
+  private cancelInSandbox(job: DispatchJob): void {
+    if (job.cancelRequested || !job.sandbox) return
+    job.cancelRequested = true
+    this.options.toSandbox(job.sandbox, encode({ type: 'cancel', jobId: job.id }))
+  }
+
+  private leaveSandbox(job: DispatchJob): void {
+    if (job.deadline) clearTimeout(job.deadline)
+    job.deadline = null
+    job.sandbox = null
+  }
+
+  private finish(job: DispatchJob, end: JobEnd): void {
+    this.options.toServer(job.serverId, job.end(end))
+  }
+}
+
+function lostError(message: string): CellError {
+  return { name: 'SandboxLost', message }
+}

@@ -1,0 +1,117 @@
+/**
+ * The dispatcher's side of the server link. Servers are trusted, but their
+ * frames are still validated as ServerMessages (a bad one is dropped and
+ * counted). A server names itself in `hello` (serverId, stable across its
+ * restarts; bootId, new per process) and messages about its jobs go to the
+ * connection that said hello last under that serverId.
+ *
+ *   server DEALER                                   dispatcher ROUTER (handover)
+ *     hello {serverId, bootId}  ------------------>  (new bootId: replay unacked)
+ *                               <------------------  welcome {bootId, pool}
+ *                               <------------------  [replayed started/output/end…]
+ *     submit {job}              ------------------>  scheduler.submit (repeat: ignored)
+ *     cancel {jobId}            ------------------>  scheduler.cancel
+ *                               <------------------  started / output / end {msgSeq}
+ *     ack {acks: [{jobId, upTo}]} ---------------->  ledger drops ≤ upTo
+ */
+import { decode, encode, ProtocolError, serverMessageSchema, type PoolState, type ServerMessage } from '../protocol/index.ts'
+import type { Drops } from './drops.ts'
+import type { Scheduler } from './scheduler.ts'
+
+interface ServerPeer {
+  serverId: string
+  routingId: Buffer
+  routeKey: string
+  bootId: string
+}
+
+export interface ServerLinkOptions {
+  bootId: string
+  scheduler: Scheduler
+  poolState(): PoolState
+  send(serverId: string, frame: Buffer): void
+  drops: Drops
+  log(line: string): void
+}
+
+export class ServerLink {
+  private readonly byRoute = new Map<string, ServerPeer>()
+  private readonly byServer = new Map<string, ServerPeer>()
+
+  constructor(private readonly options: ServerLinkOptions) {}
+
+  /** The routing id to reach the server now, if it ever said hello. */
+  route(serverId: string): Buffer | undefined {
+    return this.byServer.get(serverId)?.routingId
+  }
+
+  /** One ZeroMQ message from the server ROUTER: [routingId, frame, frame, …]. */
+  receive(parts: Buffer[]): void {
+    const routingId = parts[0]!
+    const routeKey = routingId.toString('latin1')
+    for (let i = 1; i < parts.length; i++) {
+      let message: ServerMessage
+      try {
+        message = decode(serverMessageSchema, parts[i]!)
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err
+        this.options.drops.drop('invalid-server', JSON.stringify(routeKey), () => err.message)
+        continue
+      }
+      if (message.type === 'hello') {
+        this.hello(routingId, routeKey, message.serverId, message.bootId)
+        continue
+      }
+      const peer = this.byRoute.get(routeKey)
+      if (!peer) {
+        // Safe to drop: the server re-submits its queued jobs when the welcome it gets shows a new dispatcher.
+        this.options.drops.drop('no-hello', JSON.stringify(routeKey), () => message.type)
+        continue
+      }
+      this.handle(peer, message)
+    }
+  }
+
+  private hello(routingId: Buffer, routeKey: string, serverId: string, bootId: string): void {
+    let peer = this.byServer.get(serverId)
+    if (!peer) {
+      peer = { serverId, routingId, routeKey, bootId }
+      this.byServer.set(serverId, peer)
+      this.options.log(`server ${serverId} (boot ${bootId}) connected`)
+    } else if (peer.routeKey !== routeKey) {
+      this.byRoute.delete(peer.routeKey)
+      peer.routingId = routingId
+      peer.routeKey = routeKey
+    }
+    this.byRoute.set(routeKey, peer)
+    const { send, scheduler } = this.options
+    send(serverId, encode({ type: 'welcome', bootId: this.options.bootId, pool: this.options.poolState() }))
+    if (peer.bootId === bootId) return
+    // The server restarted and may have missed anything it did not ack.
+    peer.bootId = bootId
+    let replayed = 0
+    for (const job of scheduler.jobsOf(serverId)) {
+      for (const frame of job.unacked()) {
+        send(serverId, frame)
+        replayed++
+      }
+    }
+    this.options.log(`server ${serverId} restarted (boot ${bootId}): replayed ${replayed} unacked message(s)`)
+  }
+
+  private handle(peer: ServerPeer, message: Exclude<ServerMessage, { type: 'hello' }>): void {
+    const { scheduler } = this.options
+    switch (message.type) {
+      case 'submit':
+        scheduler.submit(peer.serverId, message.job)
+        break
+      case 'cancel':
+        // Any server may cancel: behind a load balancer the request can reach another web instance.
+        scheduler.cancel(message.jobId)
+        break
+      case 'ack':
+        for (const { jobId, upTo } of message.acks) scheduler.ack(peer.serverId, jobId, upTo)
+        break
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Test support: a real ZeroMQ DEALER playing the web server against a real
+ * dispatcher, and a dispatcher started on free loopback ports. Everything
+ * the dispatcher sends is validated and kept, in arrival order, so a test
+ * can wait for a message and then assert on the whole sequence.
+ *
+ *   TestServer DEALER (routing id)  ──hello/submit/cancel/ack──>  dispatcher ROUTER
+ *                                   <──welcome/started/output/end──
+ */
+import { Dealer } from 'zeromq'
+import { configSchema, type Config } from '../../config/schema.ts'
+import { decode, dispatcherMessageSchema, encode, type DispatcherMessage, type JobSpec, type MessageOf, type ServerMessage } from '../../protocol/index.ts'
+import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher.ts'
+import type { Launcher } from '../launcher.ts'
+
+/** A config with both endpoints on free loopback ports and the given pool and grace. */
+export function testConfig(overrides: { pool?: Partial<Config['pool']>; graceMs?: number } = {}): Config {
+  return configSchema.parse({
+    dispatcher: { endpoint: 'tcp://127.0.0.1:*', sandboxEndpoint: 'tcp://127.0.0.1:*', graceMs: overrides.graceMs ?? 2000 },
+    pool: { size: 1, slots: 1, ...overrides.pool },
+  })
+}
+
+export function startTestDispatcher(launcher: Launcher, overrides: Parameters<typeof testConfig>[0] = {}, options: DispatcherOptions = {}): Promise<Dispatcher> {
+  return startDispatcher(testConfig(overrides), launcher, { log: () => {}, ...options })
+}
+
+let jobCounter = 0
+
+/** A JobSpec with a fresh id and small limits. */
+export function testJob(code: string, overrides: Partial<Omit<JobSpec, 'limits'>> & { limits?: Partial<JobSpec['limits']> } = {}): JobSpec {
+  const { limits, ...rest } = overrides
+  return {
+    jobId: `job-${process.pid}-${++jobCounter}`,
+    code,
+    priority: 0,
+    ...rest,
+    limits: { wallMs: 5000, cpuMs: 5000, memoryMb: 64, outputBytes: 1024 * 1024, ...limits },
+  }
+}
+
+type Waiter = { match: (m: DispatcherMessage) => boolean; resolve: (m: DispatcherMessage) => void }
+
+export class TestServer {
+  /** Every message received, in order. */
+  readonly received: DispatcherMessage[] = []
+  /** Frames per ZeroMQ message received, to see how the dispatcher batched them. */
+  readonly batchSizes: number[] = []
+  private waiters: Waiter[] = []
+  private readonly dealer: Dealer
+
+  private constructor(endpoint: string, readonly serverId: string, routingId: string) {
+    this.dealer = new Dealer({ routingId, linger: 0 })
+    this.dealer.connect(endpoint)
+    void this.readLoop()
+  }
+
+  /** Connects and says hello; resolves on the welcome. */
+  static async connect(endpoint: string, options: { serverId?: string; bootId?: string; routingId?: string } = {}): Promise<TestServer> {
+    const serverId = options.serverId ?? `srv-${process.pid}`
+    const server = new TestServer(endpoint, serverId, options.routingId ?? serverId)
+    await server.hello(options.bootId ?? 'boot-1')
+    return server
+  }
+
+  send(...messages: ServerMessage[]): Promise<void> {
+    return this.dealer.send(messages.map(encode))
+  }
+
+  /** Says hello and waits for the welcome that answers it. */
+  async hello(bootId: string): Promise<MessageOf<DispatcherMessage, 'welcome'>> {
+    const from = this.received.length
+    await this.send({ type: 'hello', serverId: this.serverId, bootId })
+    return (await this.waitFor((m) => m.type === 'welcome', from)) as MessageOf<DispatcherMessage, 'welcome'>
+  }
+
+  /** The first message matching, received at index `from` or later (waits for it if needed). */
+  waitFor(match: (m: DispatcherMessage) => boolean, from = 0): Promise<DispatcherMessage> {
+    for (let i = from; i < this.received.length; i++) if (match(this.received[i]!)) return Promise.resolve(this.received[i]!)
+    return new Promise((resolve) => this.waiters.push({ match, resolve }))
+  }
+
+  async waitForEnd(jobId: string, from = 0): Promise<MessageOf<DispatcherMessage, 'end'>> {
+    return (await this.waitFor((m) => m.type === 'end' && m.jobId === jobId, from)) as MessageOf<DispatcherMessage, 'end'>
+  }
+
+  async waitForStarted(jobId: string, from = 0): Promise<MessageOf<DispatcherMessage, 'started'>> {
+    return (await this.waitFor((m) => m.type === 'started' && m.jobId === jobId, from)) as MessageOf<DispatcherMessage, 'started'>
+  }
+
+  /** Received messages about one job, in order. */
+  about(jobId: string): Exclude<DispatcherMessage, { type: 'welcome' }>[] {
+    return this.received.filter((m): m is Exclude<DispatcherMessage, { type: 'welcome' }> => m.type !== 'welcome' && m.jobId === jobId)
+  }
+
+  close(): void {
+    this.dealer.close()
+  }
+
+  private async readLoop(): Promise<void> {
+    try {
+      for await (const frames of this.dealer) {
+        this.batchSizes.push(frames.length)
+        for (const frame of frames) {
+          const message = decode(dispatcherMessageSchema, frame)
+          this.received.push(message)
+          const waiting = this.waiters
+          this.waiters = []
+          for (const waiter of waiting) {
+            if (waiter.match(message)) waiter.resolve(message)
+            else this.waiters.push(waiter)
+          }
+        }
+      }
+    } catch (err) {
+      // A message that fails validation escapes as an unhandled rejection, which fails the test run.
+      if (!this.dealer.closed) throw err
+    }
+  }
+}
