@@ -20,8 +20,9 @@ async function main(role: string | undefined): Promise<void> {
       return runServer(loadConfig())
     }
     case 'dispatcher': {
-      const { runDispatcher } = await import('../worker/main.ts')
-      return runDispatcher(loadConfig())
+      const { runDispatcher, stopOnSignals } = await import('../worker/main.ts')
+      const { stop } = await runDispatcher(loadConfig())
+      return stopOnSignals(stop)
     }
     case 'sandbox':
       await import('../sandbox/main.ts')

@@ -12,6 +12,7 @@
  *     | ack {upTo 3} -------------> | (forgets the job)               |
  */
 import { describe, expect, it } from 'vitest'
+import type { ZodType } from 'zod'
 import { decode, encode, ProtocolError } from './codec.ts'
 import { dispatcherMessageSchema, sandboxMessageSchema, serverMessageSchema, toSandboxMessageSchema } from './messages.ts'
 import { DEFAULT_LIMITS } from './limits.ts'
@@ -26,7 +27,7 @@ describe('protocol codec', () => {
       [dispatcherMessageSchema, { type: 'output', jobId: job.jobId, msgSeq: 2, output: { seq: 1, stream: 'stdout', mime: 'text/plain', data: 'hi\n' } }],
       [toSandboxMessageSchema, { type: 'run', job }],
       [sandboxMessageSchema, { type: 'end', jobId: job.jobId, status: 'done', result: { text: '2', json: 2 }, usage: { cpuMs: 1, wallMs: 1, heapBytes: 10, outputBytes: 0 } }],
-    ] as const
+    ] as [ZodType<unknown>, object][]
     for (const [schema, message] of cases) expect(decode(schema, encode(message))).toEqual(message)
   })
 

@@ -22,8 +22,9 @@ export async function* readEvents(url: string, options: { lastEventId?: string; 
   const queue: EventSourceMessage[] = []
   const parser = createParser({ onEvent: (message) => queue.push(message) })
   const decoder = new TextDecoder()
-  for await (const chunk of res.body) {
-    parser.feed(decoder.decode(chunk, { stream: true }))
+  const reader = res.body.getReader()
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    parser.feed(decoder.decode(chunk.value, { stream: true }))
     while (queue.length > 0) {
       const message = queue.shift()!
       yield { event: message.event ?? 'message', id: message.id, data: JSON.parse(message.data) }
