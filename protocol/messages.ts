@@ -29,6 +29,7 @@ export type ServerMessage = z.infer<typeof serverMessageSchema>
 
 const poolStateSchema = z.object({
   sandboxes: z.number().int().nonnegative(),
+  connected: z.number().int().nonnegative(),
   ready: z.number().int().nonnegative(),
   freeSlots: z.number().int().nonnegative(),
   queued: z.number().int().nonnegative(),

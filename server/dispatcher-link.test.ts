@@ -70,7 +70,7 @@ describe('ZmqDispatcherLink', () => {
     link.start()
     await vi.waitFor(() => expect(received.flat().some((m) => m.type === 'hello')).toBe(true), WAIT)
 
-    const pool = { sandboxes: 2, ready: 2, freeSlots: 4, queued: 0 }
+    const pool = { sandboxes: 2, connected: 2, ready: 2, freeSlots: 4, queued: 0 }
     const started: DispatcherMessage = { type: 'started', jobId: 'AAAAAAAAAAAAAAAA', msgSeq: 1, bootId: 'd-1', sandboxId: 's-1' }
     await socket.send(['srv-2', encode({ type: 'welcome', bootId: 'd-1', pool }), Buffer.from('not json'), encode({ type: 'nope' }), encode(started)])
     await vi.waitFor(() => expect(batches).toHaveLength(1), WAIT)

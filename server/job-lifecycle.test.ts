@@ -20,7 +20,7 @@ import type { DispatcherMessage, MessageOf, PoolState, ServerMessage } from '../
 import { startServer, type RunningServer } from './main.ts'
 import { readSse, tempDir, testConfig } from './test-support.ts'
 
-const POOL: PoolState = { sandboxes: 1, ready: 1, freeSlots: 2, queued: 0 }
+const POOL: PoolState = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 2, queued: 0 }
 const WAIT = { timeout: 15_000, interval: 5 }
 
 /** Plays the dispatcher: answers hello with welcome, records what the server sends, sends what the test says. */

@@ -36,7 +36,7 @@ describe('recoverAfterBoot', () => {
   })
 
   it('runs on the first welcome and on each new dispatcher boot, not on repeated welcomes', async () => {
-    const pool = { sandboxes: 1, ready: 1, freeSlots: 1, queued: 0 }
+    const pool = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 1, queued: 0 }
     const job = await s.jobs.submit({ code: 'a' })
     const submitsOf = () => s.link.sent.filter((m) => m.type === 'submit' && m.job.jobId === job.id).length
     for (const bootId of ['boot-1', 'boot-1', 'boot-2']) {

@@ -33,7 +33,7 @@ describe('planBatch', () => {
     const plan = planBatch([
       { type: 'output', jobId: 'aaaaaaaa', msgSeq: 3, output: out(2) },
       { type: 'output', jobId: 'bbbbbbbb', msgSeq: 2, output: out(1) },
-      { type: 'welcome', bootId: 'd2', pool: { sandboxes: 1, ready: 1, freeSlots: 1, queued: 0 } },
+      { type: 'welcome', bootId: 'd2', pool: { sandboxes: 1, connected: 1, ready: 1, freeSlots: 1, queued: 0 } },
       { type: 'output', jobId: 'aaaaaaaa', msgSeq: 2, output: out(1) },
     ], 5)
     expect(plan.updates).toEqual([

@@ -140,9 +140,11 @@ export class Pool {
     if (!this.closed) this.events.onRetired(sandbox, reason)
   }
 
-  /** ready: sandboxes connected with a free slot; freeSlots: jobs they can take now. */
+  /** connected: sandboxes serving jobs (busy or not); ready: those with a free slot; freeSlots: jobs they can take now. */
   state(queued: number): PoolState {
-    return { sandboxes: this.sandboxes.size, ready: this.available.size, freeSlots: this.freeSlots, queued }
+    let connected = 0
+    for (const sandbox of this.sandboxes.values()) if (sandbox.connected && sandbox.retired === null) connected++
+    return { sandboxes: this.sandboxes.size, connected, ready: this.available.size, freeSlots: this.freeSlots, queued }
   }
 
   /** Kills every sandbox and waits for the processes to end; launches nothing more. */

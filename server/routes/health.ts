@@ -1,8 +1,8 @@
 /**
- * `GET /api/v1/health`: can this server run a cell right now? `ok` (200)
- * needs the store to answer, a dispatcher that answered a hello recently,
- * and at least one sandbox ready; anything less is `degraded` (503), with the
- * parts saying which.
+ * `GET /api/v1/health`: can this server run cells? `ok` (200) needs the
+ * store to answer, a dispatcher that answered a hello recently, and at least
+ * one sandbox connected (busy ones count: a pool under load is not
+ * degraded); anything less is `degraded` (503), with the parts saying which.
  */
 import { Hono } from 'hono'
 import type { DispatcherLink } from '../dispatcher-link.ts'
@@ -12,7 +12,7 @@ export interface HealthReport {
   status: 'ok' | 'degraded'
   store: { ok: boolean; kind: string; detail?: string }
   dispatcher: { connected: boolean; bootId: string | null; lastSeenMs: number | null }
-  sandboxes: { ready: number; freeSlots: number; queued: number; total: number }
+  sandboxes: { total: number; connected: number; ready: number; freeSlots: number; queued: number }
 }
 
 /**
@@ -32,12 +32,13 @@ async function healthReport(store: Store, link: DispatcherLink): Promise<HealthR
   const storeHealth = await store.health().catch((err: Error) => ({ ok: false, kind: store.kind, detail: err.message }))
   const { connected, bootId, lastSeenMs, pool } = link.state()
   const sandboxes = {
+    total: pool?.sandboxes ?? 0,
+    connected: pool?.connected ?? 0,
     ready: pool?.ready ?? 0,
     freeSlots: pool?.freeSlots ?? 0,
     queued: pool?.queued ?? 0,
-    total: pool?.sandboxes ?? 0,
   }
-  const ok = storeHealth.ok && connected && sandboxes.ready > 0
+  const ok = storeHealth.ok && connected && sandboxes.connected > 0
   return {
     status: ok ? 'ok' : 'degraded',
     store: storeHealth,
