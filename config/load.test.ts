@@ -33,4 +33,12 @@ describe('loadConfig', () => {
     writeFileSync(file, '{ not json')
     expect(() => loadConfig({ CELLGATE_CONFIG: file })).toThrow(/bad\.json/)
   })
+
+  it('reads SSH hosts from the environment and wants a key with them', () => {
+    expect(loadConfig({}).ssh).toEqual({ hosts: [], trustNewHosts: false, sandboxCommand: '/opt/cellgate/bin/cellgate-sandbox' })
+    const config = loadConfig({ CELLGATE_SSH_HOSTS: 'untrusted@10.0.0.2, untrusted@[fd00::2]:2222', CELLGATE_SSH_KEY: '/etc/cellgate/id_ed25519' })
+    expect(config.ssh.hosts).toEqual([{ host: 'untrusted@10.0.0.2' }, { host: 'untrusted@[fd00::2]:2222' }])
+    expect(() => loadConfig({ CELLGATE_SSH_HOSTS: 'untrusted@10.0.0.2' })).toThrow(/ssh\.keyPath \(CELLGATE_SSH_KEY\)/)
+    expect(() => loadConfig({ CELLGATE_SSH_HOSTS: '10.0.0.2', CELLGATE_SSH_KEY: '/k' })).toThrow(/user@host\[:port\]/)
+  })
 })

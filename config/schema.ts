@@ -8,6 +8,17 @@ import { DEFAULT_LIMITS, MAX_LIMITS, MIN_MEMORY_MB, MIN_TIME_MS } from '../proto
 
 const zmqEndpoint = z.string().regex(/^(tcp|ipc):\/\/\S+$/, 'expected a ZeroMQ endpoint such as tcp://127.0.0.1:5555')
 
+/** `user@host[:port]`, an IPv6 host in brackets. */
+export const SSH_TARGET = /^([a-z_][a-z0-9_.-]*)@(\[[0-9a-f:.]+\]|[^:@[\]\s]+)(?::(\d{1,5}))?$/i
+
+const sshHost = z.object({
+  host: z.string().regex(SSH_TARGET, 'expected user@host[:port]'),
+  /** Sandbox processes on this host. Default: pool.size. At most 10, OpenSSH's default MaxSessions per connection. */
+  sandboxes: z.number().int().min(1).max(10).optional(),
+  /** The dispatcher's sandbox endpoint as this host reaches it. Default: dispatcher.sandboxEndpoint, a wildcard address replaced by the dispatcher's address on the SSH connection. */
+  endpoint: zmqEndpoint.optional(),
+})
+
 export const configSchema = z.object({
   server: z.object({
     host: z.string().default('127.0.0.1'),
@@ -37,6 +48,28 @@ export const configSchema = z.object({
     /** Jobs one sandbox process runs at once (one isolate each). */
     slots: z.number().int().min(1).max(64).default(2),
   }).prefault({}),
+  /**
+   * Sandboxes on other hosts over SSH (scripts/provision-host.sh prepares a host). With hosts set,
+   * every sandbox is launched over SSH and connects back with CURVE; without, they are local children.
+   */
+  ssh: z.object({
+    /** In the environment: comma-separated `user@host[:port]`, each taking pool.size sandboxes. */
+    hosts: z.preprocess(
+      (value) => (typeof value === 'string' ? value.split(',').map((host) => host.trim()).filter(Boolean).map((host) => ({ host })) : value),
+      z.array(sshHost).max(256),
+    ).default([]),
+    /** Private key the dispatcher logs in with; required with hosts. */
+    keyPath: z.string().min(1).optional(),
+    /** Host keys checked on every connect. Default: ~/.ssh/known_hosts of the dispatcher's user. */
+    knownHostsPath: z.string().min(1).optional(),
+    /** Accept (and append to known_hosts) the key of a host not listed there. A changed key is refused all the same. */
+    trustNewHosts: z.boolean().default(false),
+    /** The command the SSH session runs; the forced command of the host's authorized_keys takes precedence. */
+    sandboxCommand: z.string().min(1).default('/opt/cellgate/bin/cellgate-sandbox'),
+  }).prefault({}).refine((ssh) => ssh.hosts.length === 0 || ssh.keyPath !== undefined, {
+    message: 'a private key (CELLGATE_SSH_KEY) is required with ssh hosts',
+    path: ['keyPath'],
+  }),
   /** Defaults for jobs that do not set their own; each capped by the hard maxima. */
   limits: z.object({
     wallMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.wallMs).default(DEFAULT_LIMITS.wallMs),
@@ -51,6 +84,7 @@ export type ServerConfig = Config['server']
 export type DispatcherConfig = Config['dispatcher']
 export type PoolConfig = Config['pool']
 export type LimitsConfig = Config['limits']
+export type SshConfig = Config['ssh']
 
 /** Environment variables and the option each sets. */
 export const ENV_OPTIONS = {
@@ -70,4 +104,9 @@ export const ENV_OPTIONS = {
   CELLGATE_CPU_MS: ['limits', 'cpuMs'],
   CELLGATE_MEMORY_MB: ['limits', 'memoryMb'],
   CELLGATE_OUTPUT_BYTES: ['limits', 'outputBytes'],
+  CELLGATE_SSH_HOSTS: ['ssh', 'hosts'],
+  CELLGATE_SSH_KEY: ['ssh', 'keyPath'],
+  CELLGATE_SSH_KNOWN_HOSTS: ['ssh', 'knownHostsPath'],
+  CELLGATE_SSH_TRUST_NEW_HOSTS: ['ssh', 'trustNewHosts'],
+  CELLGATE_SSH_SANDBOX_COMMAND: ['ssh', 'sandboxCommand'],
 } as const satisfies Record<string, readonly [keyof Config, string]>

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
 import { Router } from 'zeromq'
 import type { Config } from '../config/schema.ts'
+import type { CurveAuthority } from './curve-authority.ts'
 import type { PoolState } from '../protocol/index.ts'
 import { Drops, type DropReason } from './drops.ts'
 import type { Launcher } from './launcher.ts'
@@ -36,6 +37,10 @@ export interface Dispatcher {
 
 export interface DispatcherOptions {
   log?: (line: string) => void
+  /** Sandboxes connect with CURVE, accepted only with keys this authority issued (SSH launcher). Without: plain TCP, for loopback. */
+  curve?: CurveAuthority
+  /** Sandbox processes kept; default config.pool.size (the SSH launcher's is the sum of its hosts' sandboxes). */
+  poolSize?: number
   /** Passed to the pool: a sandbox not connected by then is killed. */
   startTimeoutMs?: number
 }
@@ -55,7 +60,7 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
   // Unacked messages are kept in the job ledgers anyway: a high water mark would only drop them.
   const serverSocket = new Router({ handover: true, sendHighWaterMark: 0, linger: 0 })
   // Mandatory + no wait: a run or cancel that cannot reach its sandbox fails at once, and the sandbox is replaced.
-  const sandboxSocket = new Router({ mandatory: true, sendTimeout: 0, linger: 0 })
+  const sandboxSocket = new Router({ ...options.curve?.serverOptions(), mandatory: true, sendTimeout: 0, linger: 0 })
   try {
     await serverSocket.bind(config.dispatcher.endpoint)
     await sandboxSocket.bind(config.dispatcher.sandboxEndpoint)
@@ -68,7 +73,7 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
 
   const pool: Pool = new Pool(
     launcher,
-    { size: config.pool.size, slots: config.pool.slots, endpoint: endpoints.sandbox, startTimeoutMs: options.startTimeoutMs, log },
+    { size: options.poolSize ?? config.pool.size, slots: config.pool.slots, endpoint: endpoints.sandbox, startTimeoutMs: options.startTimeoutMs, log },
     {
       onRetired: (sandbox, reason) => {
         // One that never connected is logged by the pool, with its restart delay.

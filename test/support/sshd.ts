@@ -50,7 +50,7 @@ export interface SshAccess {
  */
 export function prepareSshAccess(): SshAccess {
   const keyPath = sharedClientKey()
-  execFileSync('bash', [PROVISION, '--from', '/tmp/cg-fake', '--authorized-key', `${keyPath}.pub`], { stdio: ['ignore', 'ignore', 'inherit'] })
+  execFileSync('bash', [PROVISION, '--authorized-key', `${keyPath}.pub`], { stdio: ['ignore', 'ignore', 'inherit'] })
   const dir = mkdtempSync(join(tmpdir(), 'cellgate-ssh-'))
   const knownHostsPath = join(dir, 'known_hosts')
   writeFileSync(knownHostsPath, '')

@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events'
 import { connect as connectTcp, type Socket } from 'node:net'
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm } from 'ssh2'
+import { SSH_TARGET } from '../../config/schema.ts'
 import { checkHostKey, knownHostsName, knownKeyTypes, readKnownHosts, rememberHostKey } from './known-hosts.ts'
 
 export interface SshTarget {
@@ -46,7 +47,7 @@ export class HostDownError extends Error {
  *   parseSshTarget('untrusted@[fd00::2]')     // { user: 'untrusted', host: 'fd00::2', port: 22 }
  */
 export function parseSshTarget(text: string): SshTarget {
-  const match = /^([a-z_][a-z0-9_.-]*)@(\[[0-9a-f:.]+\]|[^:@[\]\s]+)(?::(\d{1,5}))?$/i.exec(text.trim())
+  const match = SSH_TARGET.exec(text.trim())
   const port = Number(match?.[3] ?? 22)
   if (!match || port < 1 || port > 65535) throw new Error(`ssh host ${JSON.stringify(text)}: expected user@host[:port]`)
   return { user: match[1]!, host: match[2]!.replace(/^\[(.*)\]$/, '$1'), port }

@@ -18,7 +18,10 @@
  * down gets nothing until it answers again.
  */
 import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import type { ClientChannel } from 'ssh2'
+import type { Config } from '../../config/schema.ts'
 import type { CurveAuthority } from '../curve-authority.ts'
 import type { Launcher, SandboxBoot, SandboxHandle } from '../launcher.ts'
 import { relayLines } from './log-relay.ts'
@@ -69,6 +72,7 @@ interface Placed {
 type Exit = { code: number | null; signal: string | null; reason: string }
 
 const PID_LINE = /^cellgate-sandbox pid (\d+)$/
+const KILL_GRACE_MS = 2000
 
 /**
  * @example
@@ -135,7 +139,8 @@ export class SshLauncher implements Launcher {
 
     let exit: Omit<Exit, 'reason'> | null = null
     channel.on('exit', (code: number | null, signal?: string) => {
-      exit = { code: code ?? null, signal: signal ? `SIG${signal}` : null }
+      // ssh2 names signals as Node does (SIGKILL).
+      exit = { code: code ?? null, signal: signal ?? null }
     })
     const exited = new Promise<Exit>((resolve) => {
       channel.once('close', () => {
@@ -215,6 +220,31 @@ export class SshLauncher implements Launcher {
 }
 
 /**
+ * The launcher's options from config: each host takes pool.size sandboxes
+ * unless it says otherwise; known_hosts defaults to the dispatcher user's.
+ *
+ * @example
+ *   if (config.ssh.hosts.length > 0) launcher = new SshLauncher(sshLauncherOptions(config, await CurveAuthority.start()))
+ */
+export function sshLauncherOptions(config: Config, curve: CurveAuthority, log?: (line: string) => void): SshLauncherOptions {
+  const { ssh, pool } = config
+  if (!ssh.keyPath) throw new Error('ssh launcher: no private key (CELLGATE_SSH_KEY)')
+  return {
+    hosts: ssh.hosts.map(({ host, sandboxes, endpoint }) => ({ host, sandboxes: sandboxes ?? pool.size, endpoint })),
+    keyPath: expandHome(ssh.keyPath),
+    knownHostsPath: expandHome(ssh.knownHostsPath ?? '~/.ssh/known_hosts'),
+    trustNewHosts: ssh.trustNewHosts,
+    command: ssh.sandboxCommand,
+    curve,
+    log,
+  }
+}
+
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path
+}
+
+/**
  * SIGKILLs the sandbox through a second channel (`kill -KILL PID`: OpenSSH
  * sends no signal requests to forced commands, and the sandbox command
  * serves this one), then closes its channel: its stdin ends as well, which
@@ -228,6 +258,9 @@ async function kill(host: SshHost, channel: ClientChannel, pid: number | undefin
       killer.resume()
       killer.stderr.resume()
       await new Promise((resolve) => killer.once('close', resolve))
+      // The channel closes by itself once sshd has seen the process die, telling how it ended; closing it is the fallback.
+      setTimeout(() => channel.close(), KILL_GRACE_MS).unref()
+      return
     } catch {
       // the connection went away: the channel below is closed already
     }
