@@ -34,6 +34,12 @@ export const configSchema = z.object({
     /** Serve stacks of unexpected errors in responses. */
     debug: z.boolean().default(false),
   }).prefault({}),
+  /** Where the web tier keeps jobs: the embedded SQLite file in server.dataDir, or MongoDB when a URI is set. */
+  store: z.object({
+    /** A MongoDB connection string, e.g. mongodb://db1,db2,db3/?replicaSet=rs0. */
+    mongodbUri: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI').optional(),
+    mongodbDb: z.string().min(1).max(64).default('cellgate'),
+  }).prefault({}),
   dispatcher: z.object({
     /** Where the dispatcher listens for servers (ROUTER). */
     endpoint: zmqEndpoint.default('tcp://127.0.0.1:5555'),
@@ -95,6 +101,8 @@ export const ENV_OPTIONS = {
   CELLGATE_WAIT_GRACE_MS: ['server', 'waitGraceMs'],
   CELLGATE_QUEUE_TIMEOUT_MS: ['server', 'queueTimeoutMs'],
   CELLGATE_DEBUG: ['server', 'debug'],
+  MONGODB_URI: ['store', 'mongodbUri'],
+  CELLGATE_MONGODB_DB: ['store', 'mongodbDb'],
   CELLGATE_DISPATCHER: ['dispatcher', 'endpoint'],
   CELLGATE_SANDBOX_ENDPOINT: ['dispatcher', 'sandboxEndpoint'],
   CELLGATE_DISPATCH_GRACE_MS: ['dispatcher', 'graceMs'],

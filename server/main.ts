@@ -16,11 +16,11 @@ import { createApp } from './app.ts'
 import { ZmqDispatcherLink, type DispatcherLink } from './dispatcher-link.ts'
 import { startSweep } from './job-recovery.ts'
 import { JobService } from './jobs.ts'
-import { SqliteStore } from './store/sqlite.ts'
+import { storeFor } from './store/open-store.ts'
 import type { Store } from './store/port.ts'
 
 export interface StartServerOptions {
-  /** Another store (default: SQLite in config.server.dataDir). Opened and closed by the server. */
+  /** Another store (default: as configured, see store/open-store.ts). Opened and closed by the server. */
   store?: Store
   /** Another dispatcher link (default: ZeroMQ DEALER to config.dispatcher.endpoint). Closed by the server. */
   link?: DispatcherLink
@@ -50,7 +50,7 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => console.log(line))
-  const store = options.store ?? new SqliteStore(config.server.dataDir)
+  const store = options.store ?? storeFor(config)
   await store.open()
 
   // The server id may need the port, which is only known once listening (port 0);
