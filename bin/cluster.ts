@@ -45,35 +45,44 @@ export function startCluster(options: ClusterOptions): Cluster {
   const env = { ...process.env, ...options.env }
   const host = env.HOST ?? '127.0.0.1'
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${env.PORT ?? '8080'}`
-  const dispatcher = manage('dispatcher', env, options)
-  const server = manage('server', env, options)
+  const dispatcher = startProcess('dispatcher', env, options)
+  const server = startProcess('server', env, options)
 
   return {
     url,
     server,
     dispatcher,
-    async healthy(timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs
-      let last = 'no answer'
-      while (Date.now() < deadline) {
-        try {
-          const res = await fetch(`${url}/api/v1/health`)
-          if (res.status === 200) return
-          last = `${res.status} ${await res.text()}`
-        } catch (err) {
-          last = (err as Error).message
-        }
-        await sleep(100)
-      }
-      throw new Error(`cellgate at ${url} not healthy after ${timeoutMs} ms: ${last}`)
-    },
+    healthy: (timeoutMs = 60_000) => waitHealthy(url, timeoutMs),
     async close() {
       await Promise.all([server.stop('SIGTERM'), dispatcher.stop('SIGTERM')])
     },
   }
 }
 
-function manage(role: 'server' | 'dispatcher', env: NodeJS.ProcessEnv, options: ClusterOptions): ManagedProcess {
+/** Resolves when GET {url}/api/v1/health answers 200; throws with the last answer after timeoutMs. */
+export async function waitHealthy(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = 'no answer'
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/api/v1/health`)
+      if (res.status === 200) return
+      last = `${res.status} ${await res.text()}`
+    } catch (err) {
+      last = (err as Error).message
+    }
+    await sleep(100)
+  }
+  throw new Error(`cellgate at ${url} not healthy after ${timeoutMs} ms: ${last}`)
+}
+
+/**
+ * Starts one cellgate process (e.g. a second web instance beside a cluster) and watches it.
+ *
+ * @example
+ *   const second = startProcess('server', { ...process.env, PORT: '8081' }, { env: {} })
+ */
+export function startProcess(role: 'server' | 'dispatcher', env: NodeJS.ProcessEnv, options: Omit<ClusterOptions, 'env'>): ManagedProcess {
   let child: ChildProcess | undefined
   let wanted = false
   let failures = 0

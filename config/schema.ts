@@ -31,6 +31,8 @@ export const configSchema = z.object({
     waitGraceMs: z.number().int().min(0).default(5_000),
     /** A job nobody started within this time ends `lost`. */
     queueTimeoutMs: z.number().int().min(1_000).default(5 * 60_000),
+    /** How often an event stream reads a running job from the store, for jobs run through another web instance. */
+    streamPollMs: z.number().int().min(20).max(60_000).default(500),
     /** Serve stacks of unexpected errors in responses. */
     debug: z.boolean().default(false),
   }).prefault({}),
@@ -100,6 +102,7 @@ export const ENV_OPTIONS = {
   CELLGATE_SERVER_ID: ['server', 'id'],
   CELLGATE_WAIT_GRACE_MS: ['server', 'waitGraceMs'],
   CELLGATE_QUEUE_TIMEOUT_MS: ['server', 'queueTimeoutMs'],
+  CELLGATE_STREAM_POLL_MS: ['server', 'streamPollMs'],
   CELLGATE_DEBUG: ['server', 'debug'],
   MONGODB_URI: ['store', 'mongodbUri'],
   CELLGATE_MONGODB_DB: ['store', 'mongodbDb'],

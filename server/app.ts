@@ -16,6 +16,7 @@ import { cellEventRoutes } from './routes/cell-events.ts'
 import { cellRoutes } from './routes/cells.ts'
 import { healthRoutes } from './routes/health.ts'
 import { DEFAULT_WEB_ROOT, isPageRequest, webClient } from './routes/web.ts'
+import { workerRoutes } from './routes/workers.ts'
 
 export interface AppOptions {
   jobs: JobService
@@ -23,6 +24,8 @@ export interface AppOptions {
   webRoot?: string
   /** Heartbeat interval of event streams (default 15 s). */
   heartbeatMs?: number
+  /** How often event streams read a running job from the store (config.server.streamPollMs). */
+  pollMs?: number
   /** Put stacks of unexpected errors in responses (config.server.debug). */
   debug?: boolean
 }
@@ -51,8 +54,9 @@ export function createApp(options: AppOptions): Hono {
   }))
 
   app.route(`${API_BASE}/cells`, cellRoutes(jobs))
-  app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: options.heartbeatMs }))
+  app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: options.heartbeatMs, pollMs: options.pollMs }))
   app.route(`${API_BASE}/health`, healthRoutes(jobs.store, jobs.link))
+  app.route(`${API_BASE}/workers`, workerRoutes(jobs.link))
 
   const web = webClient(options.webRoot ?? DEFAULT_WEB_ROOT)
   if (web.assets) app.use('*', web.assets)

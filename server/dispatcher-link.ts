@@ -5,6 +5,8 @@
  *
  *   server DEALER --hello/submit/cancel/ack--> ROUTER dispatcher
  *                 <--welcome/started/output/end--
+ *                 --workers {requestId}-->          (request/response, for monitoring)
+ *                 <--workers {requestId, hosts, sandboxes}--
  *
  * The job service sees only the DispatcherLink interface, so route tests can
  * plug in another link without sockets.
@@ -12,7 +14,7 @@
 import { randomUUID } from 'node:crypto'
 import { Dealer } from 'zeromq'
 import { decode, dispatcherMessageSchema, encode, ProtocolError } from '../protocol/index.ts'
-import type { DispatcherMessage, PoolState, ServerMessage } from '../protocol/index.ts'
+import type { DispatcherMessage, PoolState, ServerMessage, WorkersReport } from '../protocol/index.ts'
 
 export interface DispatcherState {
   /** A welcome arrived recently (within a few hello intervals). */
@@ -29,9 +31,11 @@ export interface DispatcherLink {
   start(): void
   /** Queues messages for the dispatcher; what is queued together leaves as one multipart message. */
   send(messages: readonly ServerMessage[]): void
-  /** Sets who receives each batch the dispatcher sends (one call per multipart message, in order). */
+  /** Sets who receives each batch the dispatcher sends (one call per multipart message, in order). Replies to requests are not in them. */
   onMessages(handler: (messages: DispatcherMessage[]) => void): void
   state(): DispatcherState
+  /** The dispatcher's hosts and sandboxes; null when it is not connected or does not answer in time. */
+  requestWorkers(): Promise<WorkersReport | null>
   close(): Promise<void>
 }
 
@@ -44,6 +48,8 @@ export interface ZmqLinkOptions {
   bootId?: string
   /** How often hello is repeated (default 2000 ms). */
   helloIntervalMs?: number
+  /** How long a request (requestWorkers) waits for its reply (default 2000 ms). */
+  requestTimeoutMs?: number
   log?: (line: string) => void
 }
 
@@ -74,12 +80,16 @@ export class ZmqDispatcherLink implements DispatcherLink {
   private handler: (messages: DispatcherMessage[]) => void = () => {}
   private welcome: { bootId: string; pool: PoolState; at: number } | null = null
   private timer: NodeJS.Timeout | undefined
+  private readonly requestTimeoutMs: number
+  /** Requests waiting for their reply, by requestId. */
+  private readonly requests = new Map<string, (report: WorkersReport | null) => void>()
 
   constructor(options: ZmqLinkOptions) {
     this.endpoint = options.endpoint
     this.serverId = options.serverId
     this.bootId = options.bootId ?? randomUUID()
     this.helloIntervalMs = options.helloIntervalMs ?? 2000
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 2000
     this.log = options.log ?? ((line) => console.warn(line))
     // immediate: messages wait in our outbox (not in a pipe to a dead peer) while no dispatcher is there.
     // linger 0: what is unsent at close is re-sent or re-derived after restart (acks, recovery).
@@ -117,9 +127,26 @@ export class ZmqDispatcherLink implements DispatcherLink {
     }
   }
 
+  requestWorkers(): Promise<WorkersReport | null> {
+    // Not connected: answer at once rather than leave a request waiting in the outbox for a dispatcher that is away.
+    if (this.closed || !this.state().connected) return Promise.resolve(null)
+    const requestId = randomUUID()
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(null), this.requestTimeoutMs)
+      const settle = (report: WorkersReport | null): void => {
+        clearTimeout(timer)
+        this.requests.delete(requestId)
+        resolve(report)
+      }
+      this.requests.set(requestId, settle)
+      this.send([{ type: 'workers', requestId }])
+    })
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    for (const settle of [...this.requests.values()]) settle(null)
     clearInterval(this.timer)
     this.dealer.close()
   }
@@ -157,7 +184,10 @@ export class ZmqDispatcherLink implements DispatcherLink {
         const batch: DispatcherMessage[] = []
         for (const frame of frames) {
           try {
-            batch.push(decode(dispatcherMessageSchema, frame))
+            const message = decode(dispatcherMessageSchema, frame)
+            // A reply goes to its request (a late one, after the timeout, to nobody); it is about no job.
+            if (message.type === 'workers') this.requests.get(message.requestId)?.({ hosts: message.hosts, sandboxes: message.sandboxes })
+            else batch.push(message)
           } catch (err) {
             // The dispatcher is trusted; a bad frame is a bug there, not a reason to stop listening.
             if (!(err instanceof ProtocolError)) throw err

@@ -41,6 +41,8 @@ export function planBatch(messages: readonly DispatcherMessage[], now: number): 
       welcomeBoot = message.bootId
       continue
     }
+    // A reply to a request is about no job (the link hands it to its request, not here).
+    if (message.type === 'workers') continue
     const { jobId } = message
     upTo.set(jobId, Math.max(upTo.get(jobId) ?? 0, message.msgSeq))
     if (message.type === 'output') {

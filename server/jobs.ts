@@ -38,8 +38,8 @@ export interface JobServiceOptions {
 /** Until quality of service assigns priorities per key, every cell runs at the middle priority. */
 const DEFAULT_PRIORITY = 5
 
-/** Attempts to store one dispatcher batch before it is dropped unacked (the sweep then ends its jobs). */
-const STORE_ATTEMPTS = 3
+/** Longest pause between attempts to store a batch while the store is down. */
+const STORE_RETRY_MAX_MS = 5_000
 
 /** Jobs one ack message may name (the protocol's bound). */
 const MAX_ACKS = 10_000
@@ -216,9 +216,11 @@ export class JobService {
           break
         } catch (err) {
           this.log(`cellgate: storing ${batch.length} dispatcher messages failed (attempt ${attempt}): ${(err as Error).message}`)
-          // Unacked messages are re-sent by the dispatcher after our next restart; the sweep ends what stays stuck.
-          if (attempt >= STORE_ATTEMPTS || this.closed) return
-          await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+          // The store is down (health says so): keep the batch and try again until it is back, so no
+          // output is lost; what arrives meanwhile waits behind it. Unacked, it is also still held by
+          // the dispatcher, which re-sends it to this server id after a restart.
+          if (this.closed) return
+          await new Promise((resolve) => setTimeout(resolve, Math.min(STORE_RETRY_MAX_MS, 100 * 2 ** attempt)))
         }
       }
     }

@@ -30,6 +30,8 @@ export interface StartServerOptions {
   sweepIntervalMs?: number
   /** How often hello is sent to the dispatcher (default 2 s). */
   helloIntervalMs?: number
+  /** How long a request to the dispatcher (GET /api/v1/workers) waits for its answer (default 2 s). */
+  requestTimeoutMs?: number
   /** Where log lines go (default: the listening line to stdout, problems to stderr). */
   log?: (line: string) => void
 }
@@ -77,11 +79,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
     endpoint: config.dispatcher.endpoint,
     serverId,
     helloIntervalMs: options.helloIntervalMs,
+    requestTimeoutMs: options.requestTimeoutMs,
     log: options.log,
   })
   const jobs = new JobService({ store, link, config, log: options.log })
   link.onMessages((batch) => jobs.receive(batch))
-  ready.app = createApp({ jobs, webRoot: options.webRoot, debug: config.server.debug })
+  ready.app = createApp({ jobs, webRoot: options.webRoot, debug: config.server.debug, pollMs: config.server.streamPollMs })
   link.start()
   const stopSweep = startSweep(jobs, options.sweepIntervalMs ?? 5_000)
 

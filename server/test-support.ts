@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { configSchema, type Config } from '../config/schema.ts'
-import type { DispatcherMessage, PoolState, ServerMessage } from '../protocol/index.ts'
+import type { DispatcherMessage, PoolState, ServerMessage, WorkersReport } from '../protocol/index.ts'
 import { createParser } from 'eventsource-parser'
 import type { Hono } from 'hono'
 import { createApp, type AppOptions } from './app.ts'
@@ -36,6 +36,8 @@ export function testConfig(dataDir: string, overrides: { server?: object; dispat
  */
 export class RecordingLink implements DispatcherLink {
   readonly sent: ServerMessage[] = []
+  /** What requestWorkers answers (null: as a dispatcher that does not answer). */
+  workers: WorkersReport | null = null
   private handler: (messages: DispatcherMessage[]) => void = () => {}
   private welcome: { bootId: string; pool: PoolState } | null = null
 
@@ -54,6 +56,9 @@ export class RecordingLink implements DispatcherLink {
     return this.welcome
       ? { connected: true, bootId: this.welcome.bootId, lastSeenMs: 0, pool: this.welcome.pool }
       : { connected: false, bootId: null, lastSeenMs: null, pool: null }
+  }
+  async requestWorkers(): Promise<WorkersReport | null> {
+    return this.workers
   }
   async close(): Promise<void> {}
 }

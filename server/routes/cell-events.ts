@@ -12,6 +12,11 @@
  * seq, then go live, skipping any seq already sent. What is stored before the
  * subscription is in the read, what is stored after it arrives live, so
  * nothing is missed or doubled, whichever process stored it and whenever.
+ *
+ * Live events come from this process's hub for the jobs it submitted. A job
+ * submitted through another web instance (several instances share a MongoDB
+ * store) reaches this one only through the store, so while the job runs the
+ * stream also reads the store every `pollMs`; seqs already sent are skipped.
  */
 import { Hono, type Context } from 'hono'
 import { isTerminal, type JobStatus, type Output } from '../../protocol/index.ts'
@@ -23,6 +28,8 @@ import { cellId, notFound } from './cells.ts'
 export interface CellEventOptions {
   /** Interval of comment lines that keep idle connections open (default 15 s). */
   heartbeatMs?: number
+  /** How often a running job's outputs and status are read from the store (default 500 ms). */
+  pollMs?: number
 }
 
 /**
@@ -31,6 +38,7 @@ export interface CellEventOptions {
  */
 export function cellEventRoutes(jobs: JobService, options: CellEventOptions = {}): Hono {
   const heartbeatMs = options.heartbeatMs ?? 15_000
+  const pollMs = options.pollMs ?? 500
   const app = new Hono()
 
   app.get('/:id/events', async (c) => {
@@ -55,6 +63,12 @@ export function cellEventRoutes(jobs: JobService, options: CellEventOptions = {}
     let lastSeq = after
     let lastStatus: JobStatus | null = null
     const heartbeat = setInterval(() => write(': ping\n\n'), heartbeatMs)
+    let polling = false
+    const poll = setInterval(() => {
+      if (polling || ending) return
+      polling = true
+      readStore().catch(fail).finally(() => (polling = false))
+    }, pollMs)
 
     function write(text: string): void {
       if (!closed) controller.enqueue(encoder.encode(text))
@@ -64,10 +78,12 @@ export function cellEventRoutes(jobs: JobService, options: CellEventOptions = {}
       closed = true
       off()
       clearInterval(heartbeat)
+      clearInterval(poll)
       c.req.raw.signal.removeEventListener('abort', close)
     }
     function status(next: JobStatus): void {
-      if (next === lastStatus) return
+      // A store read may return what the hub has already moved past; status only moves forward.
+      if (next === lastStatus || (next === 'queued' && lastStatus !== null)) return
       lastStatus = next
       write(`event: status\ndata: ${JSON.stringify({ status: next })}\n\n`)
       if (isTerminal(next)) void end()
@@ -93,6 +109,17 @@ export function cellEventRoutes(jobs: JobService, options: CellEventOptions = {}
       if (!closed) controller.close()
       close()
     }
+    /** The job's status first, then its outputs: the store writes outputs before the status that ends them. */
+    async function readStore(): Promise<void> {
+      const now = await jobs.store.getJob(id)
+      for (const o of await jobs.store.getOutputs(id, lastSeq)) output(o)
+      if (now) status(now.status)
+    }
+    function fail(err: unknown): void {
+      console.error(`cellgate: event stream of ${id} failed`, err)
+      if (!closed) controller.close()
+      close()
+    }
     async function start(): Promise<void> {
       const stored = await jobs.store.getOutputs(id, after)
       // The job's status as read, then what the store had, then what arrived meanwhile, then live.
@@ -108,11 +135,7 @@ export function cellEventRoutes(jobs: JobService, options: CellEventOptions = {}
     const body = new ReadableStream<Uint8Array>({
       start(ctrl) {
         controller = ctrl
-        start().catch((err: unknown) => {
-          console.error(`cellgate: event stream of ${id} failed`, err)
-          if (!closed) controller.close()
-          close()
-        })
+        start().catch(fail)
       },
       cancel: close,
     })

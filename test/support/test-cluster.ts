@@ -10,6 +10,8 @@ import { startCluster, type Cluster } from '../../bin/cluster.ts'
 
 export interface TestCluster extends Cluster {
   dataDir: string
+  /** The environment both processes were started with (ports, endpoints, data dir…). */
+  env: Record<string, string>
   /** Pids of the sandbox processes the dispatcher runs now. */
   sandboxPids(): number[]
 }
@@ -34,23 +36,21 @@ export async function freePort(): Promise<number> {
 export async function startTestCluster(env: Record<string, string> = {}): Promise<TestCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cellgate-e2e-'))
   const [port, dispatcherPort, sandboxPort] = [await freePort(), await freePort(), await freePort()]
-  const cluster = startCluster({
-    supervise: false,
-    stdio: process.env.CELLGATE_TEST_LOGS ? 'inherit' : 'ignore',
-    env: {
-      PORT: String(port),
-      CELLGATE_DATA_DIR: dataDir,
-      CELLGATE_DISPATCHER: `tcp://127.0.0.1:${dispatcherPort}`,
-      CELLGATE_SANDBOX_ENDPOINT: `tcp://127.0.0.1:${sandboxPort}`,
-      CELLGATE_POOL_SIZE: '1',
-      CELLGATE_SANDBOX_SLOTS: '2',
-      ...env,
-    },
-  })
+  const clusterEnv = {
+    PORT: String(port),
+    CELLGATE_DATA_DIR: dataDir,
+    CELLGATE_DISPATCHER: `tcp://127.0.0.1:${dispatcherPort}`,
+    CELLGATE_SANDBOX_ENDPOINT: `tcp://127.0.0.1:${sandboxPort}`,
+    CELLGATE_POOL_SIZE: '1',
+    CELLGATE_SANDBOX_SLOTS: '2',
+    ...env,
+  }
+  const cluster = startCluster({ supervise: false, stdio: process.env.CELLGATE_TEST_LOGS ? 'inherit' : 'ignore', env: clusterEnv })
   await cluster.healthy()
   return {
     ...cluster,
     dataDir,
+    env: clusterEnv,
     sandboxPids: () => (cluster.dispatcher.pid ? childrenOf(cluster.dispatcher.pid) : []),
     async close() {
       await cluster.close()
