@@ -8,7 +8,7 @@
  */
 import { startTestCluster } from '../test/support/test-cluster.ts'
 import { measureRawIsolate } from './raw-isolate.ts'
-import { runTrivialCell, type ScenarioResult } from './trivial-cell.ts'
+import { formatResult, runTrivialCell, type ScenarioResult } from './trivial-cell.ts'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     for (const connections of [1, 32]) {
       const r = await runTrivialCell(url, connections, seconds)
       results.push(r)
-      printResult(r)
+      console.log(formatResult(r))
     }
     const raw = await measureRawIsolate(3_000)
     console.log(`raw isolated-vm fresh-context eval (one process): ${raw.evalsPerSecond.toFixed(0)} evals/s, ${raw.meanMs.toFixed(3)} ms each`)
@@ -32,13 +32,6 @@ async function main(): Promise<void> {
   } finally {
     await own?.close()
   }
-}
-
-function printResult(r: ScenarioResult): void {
-  console.log(
-    `${r.scenario} @ c=${r.connections}: ${r.cellsPerSecond.toFixed(0)} cells/s, ` +
-      `p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, p99 ${r.p99Ms} ms, ${r.requests} requests, ${r.errors} errors, ${r.non2xx} non-2xx`,
-  )
 }
 
 await main()

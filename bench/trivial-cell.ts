@@ -41,3 +41,12 @@ export async function runTrivialCell(baseUrl: string, connections: number, durat
     non2xx: result.non2xx,
   }
 }
+
+/** One line: rate, latencies, counts. */
+export function formatResult(r: ScenarioResult): string {
+  return (
+    `${r.scenario} @ c=${r.connections}: ${r.cellsPerSecond.toFixed(0)} cells/s, ` +
+    `p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, p99 ${r.p99Ms} ms, ${r.requests} requests, ${r.errors} errors, ${r.non2xx} non-2xx`
+  )
+}
+

@@ -1,0 +1,93 @@
+/**
+ * The sandbox as a real process: started as the local launcher starts it,
+ * booted over stdin, talking to a real ZeroMQ ROUTER played by the test.
+ *
+ *   test ROUTER (tcp://127.0.0.1:port)         node sandbox/main.ts
+ *        stdin: {"id","endpoint","slots"} -->
+ *        <-- [id, credit {2}] ------------------  DEALER connects
+ *        --- [id, run {job}] ------------------>
+ *        <-- [id, started] [id, output] [id, end, credit {1}]
+ *        stdin closed ------------------------->  exits (no orphans)
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Router } from 'zeromq'
+import { decode, encode, sandboxMessageSchema, type SandboxMessage } from '../protocol/index.ts'
+import { jobSpec } from './fixtures/harness.ts'
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+const cleanups: (() => void)[] = []
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup()
+})
+
+async function startSandbox(slots: number) {
+  const router = new Router()
+  await router.bind('tcp://127.0.0.1:0')
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN], { cwd: ROOT, stdio: ['pipe', 'inherit', 'inherit'] })
+  cleanups.push(() => {
+    child.kill('SIGKILL')
+    router.close()
+  })
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>
+  const id = `sandbox-test-${process.pid}`
+  child.stdin.write(`${JSON.stringify({ id, endpoint: router.lastEndpoint, slots })}\n`)
+
+  const received: SandboxMessage[] = []
+  const nextMessage = async (): Promise<SandboxMessage> => {
+    while (received.length === 0) {
+      const [sender, ...frames] = await router.receive()
+      expect(sender?.toString()).toBe(id)
+      received.push(...frames.map((frame) => decode(sandboxMessageSchema, frame)))
+    }
+    return received.shift()!
+  }
+  const send = (message: object) => router.send([id, encode(message)])
+  return { child, exited, nextMessage, send }
+}
+
+describe('sandbox process (sandbox/main.ts)', () => {
+  it('boots from stdin, serves a job over ZeroMQ, and exits when stdin closes', async () => {
+    const sandbox = await startSandbox(2)
+    expect(await sandbox.nextMessage()).toEqual({ type: 'credit', credits: 2 })
+
+    const job = jobSpec(`console.log('from the sandbox process')\n6 * 7`)
+    await sandbox.send({ type: 'run', job })
+    const messages: SandboxMessage[] = []
+    while (!messages.some((m) => m.type === 'credit')) messages.push(await sandbox.nextMessage())
+    expect(messages.map((m) => m.type)).toEqual(['started', 'output', 'end', 'credit'])
+    expect(messages[1]).toMatchObject({ output: { stream: 'stdout', data: 'from the sandbox process\n' } })
+    expect(messages[2]).toMatchObject({ jobId: job.jobId, status: 'done', result: { text: '42', json: 42 } })
+
+    sandbox.child.stdin.end()
+    const [code] = await sandbox.exited
+    expect(code).toBe(0)
+  })
+
+  it('ignores a bad frame and keeps serving', async () => {
+    const sandbox = await startSandbox(1)
+    expect(await sandbox.nextMessage()).toEqual({ type: 'credit', credits: 1 })
+    await sandbox.send({ type: 'run', job: { jobId: 'x' } })
+    const job = jobSpec('1 + 1')
+    await sandbox.send({ type: 'run', job })
+    expect(await sandbox.nextMessage()).toEqual({ type: 'started', jobId: job.jobId })
+    expect(await sandbox.nextMessage()).toMatchObject({ type: 'end', status: 'done', result: { json: 2 } })
+    sandbox.child.stdin.end()
+    expect((await sandbox.exited)[0]).toBe(0)
+  })
+
+  it('exits with an error on a bad boot line', async () => {
+    const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] })
+    cleanups.push(() => child.kill('SIGKILL'))
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.stdin.write('{"id": ""}\n')
+    const [code] = (await once(child, 'exit')) as [number | null]
+    expect(code).toBe(2)
+    expect(stderr).toContain('bad boot line')
+  })
+})

@@ -1,0 +1,31 @@
+/**
+ * The sandbox process. A launcher starts it as
+ *   node --no-node-snapshot --import tsx sandbox/main.ts
+ * and writes one SandboxBoot JSON line to its stdin. It connects a DEALER
+ * (routing id = boot.id) to boot.endpoint and serves jobs. It exits when its
+ * stdin ends (the launcher or its SSH session is gone: no orphans), when the
+ * socket closes, or on SIGTERM (Node's default).
+ */
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { Dealer } from 'zeromq'
+import { parseBoot } from './boot.ts'
+import { createDealerTransport } from './dealer-transport.ts'
+import { serveSandbox } from './loop.ts'
+
+const stdin = createInterface({ input: process.stdin, crlfDelay: Infinity })
+stdin.once('close', () => process.exit(0))
+
+const [line] = (await once(stdin, 'line')) as [string]
+let boot
+try {
+  boot = parseBoot(line)
+} catch (error) {
+  console.error(`sandbox: bad boot line: ${String(error)}`)
+  process.exit(2)
+}
+
+const dealer = new Dealer({ routingId: boot.id, linger: 0 })
+dealer.connect(boot.endpoint)
+await serveSandbox(createDealerTransport(dealer), { slots: boot.slots })
+process.exit(0)

@@ -1,0 +1,300 @@
+/**
+ * Runs one job in a fresh context of a slot's isolate and reports how it
+ * ended. The context gets the prelude (console, display, timers), then the
+ * cell; outputs are handed on as they arrive. The job ends when its main
+ * evaluation has settled and no timer is pending (as a Node script ends),
+ * or when it breaks a limit:
+ *
+ *   wallMs       a host timer from the start          -> timeout  WallTimeExceeded
+ *   cpuMs        isolate.cpuTime, polled              -> timeout  CpuLimitExceeded
+ *   memoryMb     the isolate's memoryLimit            -> error    MemoryLimitExceeded
+ *   outputBytes  bytes of all outputs, counted here   -> error    OutputLimitExceeded
+ *
+ * Code still running when a job must end is stopped by disposing the
+ * isolate: it is the one thing that ends a loop anywhere (main code,
+ * promise callbacks, timer callbacks). The slot makes a new isolate.
+ */
+import ivm from 'isolated-vm'
+import { MAX_OUTPUT_CHUNK, type CellError, type CellResult, type JobSpec, type OutputBody, type Usage } from '../protocol/index.ts'
+import { cellError } from './cell-error.ts'
+import { readHostCall } from './host-call.ts'
+import type { Enter, EnterCall, HostCall } from './isolate/wire.ts'
+import { prepareCell, type PreparedCell } from './transform.ts'
+
+/** How often CPU time is checked against the job's cpuMs. */
+const CPU_POLL_MS = 25
+/** Reading heap statistics costs about 0.1 ms; a burst of short jobs shares one reading. */
+const HEAP_READ_EVERY_MS = 100
+
+export type CellStatus = 'done' | 'error' | 'timeout' | 'cancelled'
+
+export interface CellEnd {
+  status: CellStatus
+  result?: CellResult
+  error?: CellError
+  usage: Usage
+}
+
+/** A slot's isolate and the prelude compiled in it. */
+export interface Engine {
+  isolate: ivm.Isolate
+  prelude: ivm.Script
+  /** The isolate's heap in use when last read, and when (performance.now()). */
+  heap: { bytes: number; readAt: number }
+}
+
+export interface RunningCell {
+  /** Resolves once, when the job has ended and its context is gone. */
+  readonly ended: Promise<CellEnd>
+  cancel(): void
+}
+
+interface Outcome {
+  status: CellStatus
+  result?: CellResult
+  error?: CellError
+}
+
+interface HostTimer {
+  handle: NodeJS.Timeout
+  delayMs: number
+  repeat: boolean
+}
+
+/**
+ * @example
+ *   const cell = runCell(engine, job, (output) => send(output))
+ *   const end = await cell.ended // { status: 'done', result: { text: '2', json: 2 }, usage }
+ */
+export function runCell(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void): RunningCell {
+  return new CellRun(engine, job, onOutput)
+}
+
+class CellRun implements RunningCell {
+  readonly ended: Promise<CellEnd>
+  #resolve!: (end: CellEnd) => void
+  readonly #engine: Engine
+  readonly #isolate: ivm.Isolate
+  readonly #job: JobSpec
+  readonly #onOutput: (output: OutputBody) => void
+  readonly #prepared: PreparedCell
+  readonly #startedAt = performance.now()
+  readonly #cpuAtStart: bigint
+  #cpuNs = 0n
+  #context: ivm.Context | undefined
+  #enter: ivm.Reference<Enter> | undefined
+  /** Calls into the isolate not yet returned; the isolate is idle at 0. */
+  #busy = 0
+  readonly #timers = new Map<number, HostTimer>()
+  /** The main evaluation's result: undefined while it runs, null when it gave `undefined`. */
+  #main: CellResult | null | undefined
+  #failure: Outcome | undefined
+  #outputBytes = 0
+  #done = false
+  readonly #wallTimer: NodeJS.Timeout
+  readonly #cpuTimer: NodeJS.Timeout
+
+  constructor(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void) {
+    this.ended = new Promise((resolve) => (this.#resolve = resolve))
+    this.#engine = engine
+    this.#isolate = engine.isolate
+    this.#job = job
+    this.#onOutput = onOutput
+    this.#cpuAtStart = engine.isolate.cpuTime
+    this.#prepared = prepareCell(job.code)
+    const { wallMs, cpuMs } = job.limits
+    this.#wallTimer = setTimeout(() => this.#stop('timeout', 'WallTimeExceeded', `the cell ran longer than its wall time limit of ${wallMs} ms`), wallMs)
+    this.#cpuTimer = setInterval(() => {
+      if (this.#cpuUsed() > BigInt(cpuMs) * 1_000_000n) this.#stop('timeout', 'CpuLimitExceeded', `the cell used more than its CPU time limit of ${cpuMs} ms`)
+    }, CPU_POLL_MS)
+    try {
+      this.#context = engine.isolate.createContextSync()
+      this.#enter = engine.prelude.runSync(this.#context, { reference: true }) as ivm.Reference<Enter>
+    } catch (error) {
+      this.#crashed(error)
+      return
+    }
+    const post = new ivm.Callback((...call: unknown[]) => this.#onPost(call), { ignored: true })
+    // The Callback arrives in the isolate as a plain function: the Post of wire.ts.
+    this.#call(['run', post as never, this.#prepared.source, job.limits.outputBytes])
+  }
+
+  cancel(): void {
+    this.#stop('cancelled')
+  }
+
+  #call(call: EnterCall, afterwards?: () => void): void {
+    this.#busy++
+    // eslint-disable-next-line prefer-spread -- ivm's Reference.apply, not Function.prototype.apply
+    this.#enter!.apply(undefined, call).then(
+      () => {
+        this.#busy--
+        if (!this.#done) afterwards?.()
+        this.#settle()
+      },
+      (error: unknown) => {
+        this.#busy--
+        this.#crashed(error)
+      },
+    )
+  }
+
+  #onPost(args: unknown[]): void {
+    if (this.#done) return
+    const call: HostCall | undefined = readHostCall(args)
+    if (call === undefined) return
+    switch (call[0]) {
+      case 'output':
+        return this.#output({ stream: call[1], mime: call[2], data: call[3] })
+      case 'timer':
+        return this.#setTimer(call[1], call[2], call[3])
+      case 'clear':
+        clearTimeout(this.#timers.get(call[1])?.handle)
+        this.#timers.delete(call[1])
+        return
+      case 'result':
+        this.#main = call[1] === undefined ? null : resultOf(call[1], call[2])
+        return
+      case 'error':
+        // The first error ends the job once the isolate is idle, as an uncaught exception ends a Node script.
+        this.#failure ??= { status: 'error', error: cellError(call[1], call[2], call[3], this.#job.code, this.#prepared.shifts) }
+        return
+    }
+  }
+
+  #output(output: OutputBody): void {
+    const limit = this.#job.limits.outputBytes
+    const bytes = Buffer.byteLength(output.data)
+    if (this.#outputBytes + bytes > limit) {
+      this.#stop('error', 'OutputLimitExceeded', `the cell's output went over its limit of ${limit} bytes, so the cell was stopped`)
+      return
+    }
+    this.#outputBytes += bytes
+    for (const data of chunks(output.data)) this.#onOutput({ ...output, data })
+  }
+
+  #setTimer(id: number, delayMs: number, repeat: boolean): void {
+    clearTimeout(this.#timers.get(id)?.handle)
+    this.#timers.set(id, { handle: setTimeout(() => this.#fire(id), delayMs), delayMs, repeat })
+  }
+
+  #fire(id: number): void {
+    const timer = this.#timers.get(id)
+    if (timer === undefined || this.#done) return
+    if (!timer.repeat) this.#timers.delete(id)
+    // An interval is armed again only once its callback has returned, so a
+    // slow callback does not pile up calls in the isolate's queue.
+    this.#call(['fire', id], () => {
+      if (this.#timers.get(id) === timer) timer.handle = setTimeout(() => this.#fire(id), timer.delayMs)
+    })
+  }
+
+  /** After each call into the isolate: end the job if nothing more can happen in it. */
+  #settle(): void {
+    if (this.#done || this.#busy > 0) return
+    if (this.#failure !== undefined) return this.#finish(this.#failure)
+    if (this.#timers.size > 0) return
+    if (this.#main !== undefined) return this.#finish({ status: 'done', ...(this.#main && { result: this.#main }) })
+    // Idle, no timers, main still pending: only the cell's own code could settle it, and none will run.
+    this.#finish({
+      status: 'error',
+      error: { name: 'UnsettledAwait', message: 'the cell awaits a promise that can never settle (no timer is pending)' },
+    })
+  }
+
+  /** A limit or a cancel: stop code that is still running, and end now. */
+  #stop(status: CellStatus, name?: string, message?: string): void {
+    if (this.#done) return
+    this.#cpuUsed() // read while the isolate still exists
+    if (this.#busy > 0) this.#isolate.dispose()
+    this.#finish({ status, ...(name !== undefined && { error: { name, message: message ?? name } }) })
+  }
+
+  /**
+   * A call into the isolate failed. Either the isolate is gone (out of
+   * memory, or broken), or the cell left a promise rejected with nothing to
+   * handle it: isolated-vm then fails the call with the rejection, and the
+   * job ends with it, as an unhandled rejection ends a Node script.
+   */
+  #crashed(thrown: unknown): void {
+    if (this.#done) return
+    if (!this.#isolate.isDisposed) {
+      const error =
+        thrown instanceof Error
+          ? cellError(thrown.name, thrown.message, thrown.stack, this.#job.code, this.#prepared.shifts)
+          : { name: 'UnhandledRejection', message: String(thrown) }
+      this.#finish({ status: 'error', error })
+      return
+    }
+    const message = thrown instanceof Error ? thrown.message : String(thrown)
+    if (/memory limit/i.test(message)) {
+      const { memoryMb } = this.#job.limits
+      this.#finish({ status: 'error', error: { name: 'MemoryLimitExceeded', message: `the cell used more than its memory limit of ${memoryMb} MB` } })
+    } else {
+      this.#finish({ status: 'error', error: { name: 'SandboxError', message } })
+    }
+  }
+
+  #finish(outcome: Outcome): void {
+    this.#done = true
+    clearTimeout(this.#wallTimer)
+    clearInterval(this.#cpuTimer)
+    for (const timer of this.#timers.values()) clearTimeout(timer.handle)
+    this.#timers.clear()
+    const usage: Usage = {
+      cpuMs: Number(this.#cpuUsed()) / 1e6,
+      wallMs: performance.now() - this.#startedAt,
+      heapBytes: this.#heapBytes(outcome),
+      outputBytes: this.#outputBytes,
+    }
+    if (!this.#isolate.isDisposed) {
+      this.#enter?.release()
+      this.#context?.release()
+    }
+    this.#resolve({ ...outcome, usage })
+  }
+
+  /** CPU time of this job so far; the last reading once the isolate is gone. */
+  #cpuUsed(): bigint {
+    if (!this.#isolate.isDisposed) this.#cpuNs = this.#isolate.cpuTime - this.#cpuAtStart
+    return this.#cpuNs
+  }
+
+  /**
+   * The isolate's heap in use at the end (it is idle then), read at most
+   * every HEAP_READ_EVERY_MS. A disposed isolate cannot be asked: a job that
+   * ran out of memory used its limit, one stopped otherwise reports 0 (unknown).
+   */
+  #heapBytes(outcome: Outcome): number {
+    if (!this.#isolate.isDisposed) {
+      const { heap } = this.#engine
+      const now = performance.now()
+      if (now - heap.readAt >= HEAP_READ_EVERY_MS) Object.assign(heap, { bytes: this.#isolate.getHeapStatisticsSync().used_heap_size, readAt: now })
+      return heap.bytes
+    }
+    return outcome.error?.name === 'MemoryLimitExceeded' ? this.#job.limits.memoryMb * 1024 * 1024 : 0
+  }
+}
+
+function resultOf(text: string, json: string | undefined): CellResult {
+  if (json === undefined) return { text }
+  try {
+    return { text, json: JSON.parse(json) as unknown }
+  } catch {
+    return { text } // the prelude sends valid JSON; anything else is not trusted
+  }
+}
+
+/** Splits output into protocol-sized pieces, never between the halves of a surrogate pair. */
+function chunks(data: string): string[] {
+  if (data.length <= MAX_OUTPUT_CHUNK) return [data]
+  const pieces: string[] = []
+  for (let start = 0; start < data.length; ) {
+    let end = Math.min(start + MAX_OUTPUT_CHUNK, data.length)
+    const last = data.charCodeAt(end - 1)
+    if (end < data.length && last >= 0xd800 && last <= 0xdbff) end--
+    pieces.push(data.slice(start, end))
+    start = end
+  }
+  return pieces
+}
