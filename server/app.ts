@@ -11,6 +11,7 @@ import { methodNotAllowed } from 'hono/method-not-allowed'
 import { MAX_BODY_BYTES } from '../protocol/index.ts'
 import { ApiError, type ErrorCode } from './errors.ts'
 import { API_BASE } from './job-view.ts'
+import { StoreUnavailableError } from './store/guard.ts'
 import type { JobService } from './jobs.ts'
 import { cellEventRoutes } from './routes/cell-events.ts'
 import { cellRoutes } from './routes/cells.ts'
@@ -67,6 +68,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorJson(c, err)
+    if (err instanceof StoreUnavailableError) return errorJson(c, new ApiError('unavailable', err.message))
     if (err instanceof HTTPException && err.status < 500) {
       return errorJson(c, new ApiError(codeOfStatus(err.status), err.message || 'bad request'))
     }

@@ -16,6 +16,7 @@ import { createApp } from './app.ts'
 import { ZmqDispatcherLink, type DispatcherLink } from './dispatcher-link.ts'
 import { startSweep } from './job-recovery.ts'
 import { JobService } from './jobs.ts'
+import { guardStore } from './store/guard.ts'
 import { storeFor } from './store/open-store.ts'
 import type { Store } from './store/port.ts'
 
@@ -52,7 +53,7 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => console.log(line))
-  const store = options.store ?? storeFor(config)
+  const store = guardStore(options.store ?? storeFor(config))
   await store.open()
 
   // The server id may need the port, which is only known once listening (port 0);

@@ -13,6 +13,7 @@ import type { Hono } from 'hono'
 import { createApp, type AppOptions } from './app.ts'
 import type { DispatcherLink, DispatcherState } from './dispatcher-link.ts'
 import { JobService } from './jobs.ts'
+import { guardStore } from './store/guard.ts'
 import { SqliteStore } from './store/sqlite.ts'
 
 /** A temporary directory and a function that removes it. */
@@ -85,7 +86,7 @@ export async function inProcessServer(
   const store = new SqliteStore(join(tmp.dir, 'data'))
   await store.open()
   const link = new RecordingLink()
-  const jobs = new JobService({ store, link, config, log: () => {} })
+  const jobs = new JobService({ store: guardStore(store), link, config, log: () => {} })
   link.onMessages((batch) => jobs.receive(batch))
   const app = createApp({ jobs, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
   return {

@@ -102,6 +102,12 @@ describe('POST /api/v1/cells', () => {
     expect(submits()).toEqual([])
   })
 
+  it('answers 503 unavailable, not 500, while the store fails', async () => {
+    await s.store.close()
+    await expectError(await post({ code: '1' }), 503, 'unavailable', 'store')
+    await expectError(await s.app.request('/api/v1/cells/abcdefgh12345678'), 503, 'unavailable', 'store')
+  })
+
   it('refuses code over 64 KB of UTF-8 with 413 naming the field', async () => {
     // Fewer UTF-16 units than the limit, more bytes: the limit is in bytes.
     const code = 'é'.repeat(MAX_CODE_BYTES / 2 + 1)
