@@ -25,6 +25,12 @@ describe('protocol codec', () => {
       [serverMessageSchema, { type: 'submit', job }],
       [serverMessageSchema, { type: 'ack', acks: [{ jobId: job.jobId, upTo: 3 }] }],
       [dispatcherMessageSchema, { type: 'output', jobId: job.jobId, msgSeq: 2, output: { seq: 1, stream: 'stdout', mime: 'text/plain', data: 'hi\n' } }],
+      [serverMessageSchema, { type: 'workers', requestId: 'r-1' }],
+      [dispatcherMessageSchema, {
+        type: 'workers', requestId: 'r-1',
+        hosts: [{ host: 'local', state: 'up', sandboxes: 1, running: 1, slots: 2, lastError: null }],
+        sandboxes: [{ id: 'sb-1', host: 'local', state: 'busy', pid: 12, slots: 2, running: 1, jobsRun: 3, lastError: null }],
+      }],
       [toSandboxMessageSchema, { type: 'run', job }],
       [sandboxMessageSchema, { type: 'end', jobId: job.jobId, status: 'done', result: { text: '2', json: 2 }, usage: { cpuMs: 1, wallMs: 1, heapBytes: 10, outputBytes: 0 } }],
     ] as [ZodType<unknown>, object][]

@@ -22,6 +22,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cancel'), jobId: jobIdSchema }),
   /** The server has stored every message of these jobs up to and including msgSeq `upTo`. */
   z.object({ type: z.literal('ack'), acks: z.array(z.object({ jobId: jobIdSchema, upTo: z.number().int().nonnegative() })).max(10_000) }),
+  /** Asks for the hosts and sandboxes (GET /api/v1/workers); answered by a `workers` with the same requestId. */
+  z.object({ type: z.literal('workers'), requestId: idSchema }),
 ])
 export type ServerMessage = z.infer<typeof serverMessageSchema>
 
@@ -36,6 +38,41 @@ const poolStateSchema = z.object({
 })
 export type PoolState = z.infer<typeof poolStateSchema>
 
+const count = z.number().int().nonnegative()
+const lastErrorSchema = z.string().max(2000).nullable()
+
+/** A host sandboxes run on ("local" for the local launcher). up: it can take sandboxes now. */
+const workerHostSchema = z.object({
+  host: z.string().min(1).max(300),
+  state: z.enum(['up', 'down']),
+  /** Its sandbox processes (starting or serving). */
+  sandboxes: count,
+  /** Load: jobs running on it, out of its sandboxes' slots. */
+  running: count,
+  slots: count,
+  lastError: lastErrorSchema,
+})
+export type WorkerHost = z.infer<typeof workerHostSchema>
+
+/** starting: launched, not connected yet; ready: has a free slot; busy: all slots taken; retiring: being killed. */
+const workerSandboxSchema = z.object({
+  id: idSchema,
+  host: z.string().min(1).max(300),
+  state: z.enum(['starting', 'ready', 'busy', 'retiring']),
+  pid: z.number().int().positive().optional(),
+  slots: count,
+  running: count,
+  jobsRun: count,
+  lastError: lastErrorSchema,
+})
+export type WorkerSandbox = z.infer<typeof workerSandboxSchema>
+
+/** What GET /api/v1/workers shows: the body of a `workers` reply. */
+export interface WorkersReport {
+  hosts: WorkerHost[]
+  sandboxes: WorkerSandbox[]
+}
+
 /**
  * Messages about one job carry msgSeq, numbered 1, 2, 3… per job by the
  * dispatcher, which keeps each message until the server acks it and sends
@@ -47,6 +84,8 @@ export const dispatcherMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('started'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), bootId: idSchema, sandboxId: idSchema }),
   z.object({ type: z.literal('output'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), output: outputSchema }),
   z.object({ type: z.literal('end'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), end: jobEndSchema }),
+  /** Answer to a `workers` request: a snapshot, not about any job, so no msgSeq and never retained or replayed. */
+  z.object({ type: z.literal('workers'), requestId: idSchema, hosts: z.array(workerHostSchema).max(10_000), sandboxes: z.array(workerSandboxSchema).max(100_000) }),
 ])
 export type DispatcherMessage = z.infer<typeof dispatcherMessageSchema>
 

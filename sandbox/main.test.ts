@@ -3,7 +3,7 @@
  * booted over stdin, talking to a real ZeroMQ ROUTER played by the test.
  *
  *   test ROUTER (tcp://127.0.0.1:port)         node sandbox/main.ts
- *        stdin: {"id","endpoint","slots"} -->
+ *        stdin: {"id","endpoint","slots"[,"curve"]} -->
  *        <-- [id, credit {2}] ------------------  DEALER connects
  *        --- [id, run {job}] ------------------>
  *        <-- [id, started] [id, output] [id, end, credit {1}]
@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Router } from 'zeromq'
 import { decode, encode, sandboxMessageSchema, type SandboxMessage } from '../protocol/index.ts'
+import { CurveAuthority } from '../worker/curve-authority.ts'
+import type { SandboxCurveKeys } from '../worker/launcher.ts'
 import { jobSpec } from './fixtures/harness.ts'
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
@@ -25,8 +27,9 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup()
 })
 
-async function startSandbox(slots: number) {
-  const router = new Router()
+/** With `curve`, the ROUTER is a CURVE server admitting only the keys its authority issued, and the boot line carries the keys given. */
+async function startSandbox(slots: number, curve?: { authority: CurveAuthority; keys: SandboxCurveKeys }) {
+  const router = new Router(curve?.authority.serverOptions())
   await router.bind('tcp://127.0.0.1:0')
   const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN], { cwd: ROOT, stdio: ['pipe', 'inherit', 'inherit'] })
   cleanups.push(() => {
@@ -35,7 +38,7 @@ async function startSandbox(slots: number) {
   })
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>
   const id = `sandbox-test-${process.pid}`
-  child.stdin.write(`${JSON.stringify({ id, endpoint: router.lastEndpoint, slots })}\n`)
+  child.stdin.write(`${JSON.stringify({ id, endpoint: router.lastEndpoint, slots, curve: curve?.keys })}\n`)
 
   const received: SandboxMessage[] = []
   const nextMessage = async (): Promise<SandboxMessage> => {
@@ -76,6 +79,16 @@ describe('sandbox process (sandbox/main.ts)', () => {
     await sandbox.send({ type: 'run', job })
     expect(await sandbox.nextMessage()).toEqual({ type: 'started', jobId: job.jobId })
     expect(await sandbox.nextMessage()).toMatchObject({ type: 'end', status: 'done', result: { json: 2 } })
+    sandbox.child.stdin.end()
+    expect((await sandbox.exited)[0]).toBe(0)
+  })
+
+  it('connects with CURVE using the keys of its boot line (how sandboxes on other hosts connect)', async () => {
+    const authority = await CurveAuthority.start()
+    cleanups.push(() => authority.close())
+    const sandbox = await startSandbox(1, { authority, keys: authority.issue(`sandbox-test-${process.pid}`) })
+    expect(await sandbox.nextMessage()).toEqual({ type: 'credit', credits: 1 })
+    expect(authority.refused).toBe(0)
     sandbox.child.stdin.end()
     expect((await sandbox.exited)[0]).toBe(0)
   })

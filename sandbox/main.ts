@@ -2,7 +2,8 @@
  * The sandbox process. A launcher starts it as
  *   node --no-node-snapshot --import tsx sandbox/main.ts
  * and writes one SandboxBoot JSON line to its stdin. It connects a DEALER
- * (routing id = boot.id) to boot.endpoint and serves jobs. It exits when its
+ * (routing id = boot.id, CURVE when the boot line has keys) to
+ * boot.endpoint and serves jobs. It exits when its
  * stdin ends (the launcher or its SSH session is gone: no orphans), when the
  * socket closes, or on SIGTERM (Node's default).
  */
@@ -25,7 +26,9 @@ try {
   process.exit(2)
 }
 
-const dealer = new Dealer({ routingId: boot.id, linger: 0 })
+// With CURVE keys (SSH launcher) the dispatcher lets the connection in only with the key pair it issued for this sandbox.
+const curve = boot.curve ? { curveServerKey: boot.curve.serverKey, curvePublicKey: boot.curve.publicKey, curveSecretKey: boot.curve.secretKey } : {}
+const dealer = new Dealer({ routingId: boot.id, linger: 0, ...curve })
 dealer.connect(boot.endpoint)
 await serveSandbox(createDealerTransport(dealer), { slots: boot.slots })
 process.exit(0)

@@ -34,10 +34,13 @@
 #                          replaced by exactly these keys; without any, keys are left as they are)
 #   --node PATH            node binary the sandbox runs with (default: `command -v node`)
 #   --protect PATH         a path the account must not read (repeatable)
-#   --as-mb N              address space per sandbox process, MiB (default 8192:
-#                          V8 and isolated-vm reserve a few GiB of address space;
-#                          the sandbox runs with --disable-wasm-trap-handler, as
-#                          WebAssembly's guard regions would need 10 GiB each)
+#   --as-mb N              address space per sandbox process, MiB (default 32768:
+#                          V8 and isolated-vm reserve far more address space than
+#                          they use, about 14 GiB for an idle sandbox and about
+#                          1 GiB more per slot running a cell; the sandbox runs
+#                          with --disable-wasm-trap-handler, as WebAssembly's
+#                          guard regions would need 10 GiB each. Raise it for
+#                          more than about 16 slots per sandbox)
 #   --nproc N              processes and threads of the account (default 512)
 #   --nofile N             open files per sandbox process (default 1024)
 #
@@ -51,7 +54,7 @@ USER_NAME=cellgate-sandbox
 PREFIX=/opt/cellgate
 FROM="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE_BIN="$(command -v node || true)"
-AS_MB=8192
+AS_MB=32768
 NPROC=512
 NOFILE=1024
 KEYS=()

@@ -15,6 +15,8 @@
  *     cancel {jobId} ─────────────>    (queued: end cancelled)  ── cancel ──> (running)
  *     ack {jobId, upTo} ──────────>    ledger drops ≤ upTo
  *     (reconnect, new bootId) hello ─> replay of every unacked message
+ *     workers {requestId} ────────>    pool + host "local"
+ *                              <───    workers {requestId, hosts, sandboxes}
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DispatcherMessage } from '../protocol/index.ts'
@@ -76,6 +78,19 @@ describe('dispatcher with real sandboxes', () => {
     const relayed = server.about(flood.jobId).reduce((n, m) => n + (m.type === 'output' ? Buffer.byteLength(m.output.data) : 0), 0)
     expect(relayed).toBeLessThanOrEqual(10_000)
     expect((await server.waitForEnd(next.jobId)).end.status).toBe('done')
+  })
+
+  it('answers workers with the one host "local" and its sandbox process', async () => {
+    const job = testJob('"counted"')
+    await server.send({ type: 'submit', job })
+    await server.waitForEnd(job.jobId)
+    const reply = await server.workers()
+    expect(reply.hosts).toEqual([{ host: 'local', state: 'up', sandboxes: 1, running: 0, slots: 1, lastError: null }])
+    expect(reply.sandboxes).toHaveLength(1)
+    const [sandbox] = reply.sandboxes
+    expect(sandbox).toMatchObject({ host: 'local', state: 'ready', slots: 1, running: 0, lastError: null })
+    expect(sandbox!.pid).toBe(dispatcher.pool.get(sandbox!.id)!.handle.pid)
+    expect(sandbox!.jobsRun).toBeGreaterThanOrEqual(1)
   })
 
   it('ignores a jobId it already holds, queued, running or ended but not acked', async () => {
@@ -165,7 +180,7 @@ describe('dispatcher with real sandboxes', () => {
       const probe = testJob('1')
       await second.send({ type: 'submit', job: probe })
       await second.waitForEnd(probe.jobId, from2)
-      expect(second.received.slice(from2).filter((m) => m.type !== 'welcome' && m.jobId === job.jobId)).toEqual([])
+      expect(second.received.slice(from2).filter((m) => 'jobId' in m && m.jobId === job.jobId)).toEqual([])
     } finally {
       second.close()
     }

@@ -22,6 +22,7 @@ import { Pool } from './pool.ts'
 import { SandboxLink } from './sandbox-link.ts'
 import { Scheduler } from './scheduler.ts'
 import { ServerLink } from './server-link.ts'
+import { workersReport } from './workers-report.ts'
 
 export interface Dispatcher {
   /** New per dispatcher process; servers see it in welcome and started. */
@@ -43,6 +44,8 @@ export interface DispatcherOptions {
   poolSize?: number
   /** Passed to the pool: a sandbox not connected by then is killed. */
   startTimeoutMs?: number
+  /** Passed to the pool: first delay before a failed launch is tried again (default 200 ms, doubling). */
+  retryBaseMs?: number
 }
 
 /**
@@ -73,7 +76,7 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
 
   const pool: Pool = new Pool(
     launcher,
-    { size: options.poolSize ?? config.pool.size, slots: config.pool.slots, endpoint: endpoints.sandbox, startTimeoutMs: options.startTimeoutMs, log },
+    { size: options.poolSize ?? config.pool.size, slots: config.pool.slots, endpoint: endpoints.sandbox, startTimeoutMs: options.startTimeoutMs, retryBaseMs: options.retryBaseMs, log },
     {
       onRetired: (sandbox, reason) => {
         // One that never connected is logged by the pool, with its restart delay.
@@ -106,11 +109,21 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
     log,
   })
   const state = (): PoolState => pool.state(scheduler.queued)
-  const serverLink: ServerLink = new ServerLink({ bootId, scheduler, poolState: state, send: (id, frame) => toServers.push(id, frame), drops, log })
+  const serverLink: ServerLink = new ServerLink({
+    bootId,
+    scheduler,
+    poolState: state,
+    workers: () => workersReport(pool, launcher),
+    send: (id, frame) => toServers.push(id, frame),
+    drops,
+    log,
+  })
   const sandboxLink = new SandboxLink(pool, scheduler, drops)
 
   const loops = [receiveLoop(serverSocket, (parts) => serverLink.receive(parts), log), receiveLoop(sandboxSocket, (parts) => sandboxLink.receive(parts), log)]
   pool.fill()
+  // A host back up takes sandboxes now, not after the pool's retry backoff (up to 10 s).
+  const stopHostUp = launcher.onHostUp?.(() => pool.retryNow())
 
   let closing: Promise<void> | null = null
   return {
@@ -121,6 +134,7 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
     stats: () => ({ jobs: scheduler.size, drops: { ...drops.counts } }),
     close: () =>
       (closing ??= (async () => {
+        stopHostUp?.()
         scheduler.close()
         await pool.close()
         await toServers.drain()

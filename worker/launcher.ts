@@ -41,9 +41,26 @@ export interface SandboxHandle {
   kill(): void
 }
 
+/** A host a launcher starts sandboxes on, as monitoring shows it. */
+export interface LauncherHost {
+  /** As SandboxHandle.host names it. */
+  host: string
+  /** up: it can take sandboxes now. */
+  state: 'connecting' | 'up' | 'down'
+  lastError: string | null
+}
+
 export interface Launcher {
   readonly name: string
   launch(boot: SandboxBoot): Promise<SandboxHandle>
   /** Releases connections the launcher holds. */
   close(): Promise<void>
+  /** The hosts it launches on (SSH). A launcher without it runs its sandboxes on this machine, host "local". */
+  hosts?(): LauncherHost[]
+  /**
+   * Calls `listener` whenever a host comes (back) up, so the pool launches
+   * there at once instead of waiting out its retry backoff. Returns the
+   * function that stops the calls.
+   */
+  onHostUp?(listener: () => void): () => void
 }

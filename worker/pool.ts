@@ -50,6 +50,8 @@ export interface PoolOptions {
   endpoint: string
   /** A sandbox that has not connected by then is killed. Default 30 s. */
   startTimeoutMs?: number
+  /** First delay before launching again after a failed start; it doubles per failure in a row, up to 10 s. Default 200 ms. */
+  retryBaseMs?: number
   log?: (line: string) => void
 }
 
@@ -72,6 +74,8 @@ export class Pool {
   private failures = 0
   private counter = 0
   private closed = false
+  /** Launches waiting out a retry delay. */
+  private readonly delayed = new Set<NodeJS.Timeout>()
   private readonly idPrefix = `sb-${randomBytes(6).toString('base64url')}-`
   /** Why the last sandbox ended or failed to start, for monitoring. */
   lastError: string | null = null
@@ -147,9 +151,27 @@ export class Pool {
     return { sandboxes: this.sandboxes.size, connected, ready: this.available.size, freeSlots: this.freeSlots, queued }
   }
 
+  /**
+   * Launches that wait out a retry delay start now, and the delay starts
+   * again from its base: something changed that makes them likely to work
+   * (an SSH host came back up).
+   */
+  retryNow(): void {
+    if (this.closed) return
+    this.failures = 0
+    for (const timer of this.delayed) {
+      clearTimeout(timer)
+      void this.start()
+    }
+    this.delayed.clear()
+  }
+
   /** Kills every sandbox and waits for the processes to end; launches nothing more. */
   async close(): Promise<void> {
     this.closed = true
+    for (const timer of this.delayed) clearTimeout(timer)
+    this.pending -= this.delayed.size
+    this.delayed.clear()
     const exits = this.list().map((sandbox) => {
       this.retire(sandbox, 'dispatcher closing')
       return sandbox.handle.exited
@@ -173,8 +195,13 @@ export class Pool {
 
   private launchOne(delayMs: number): void {
     this.pending++
-    if (delayMs > 0) setTimeout(() => void this.start(), delayMs).unref()
-    else void this.start()
+    if (delayMs <= 0) return void this.start()
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer)
+      void this.start()
+    }, delayMs)
+    timer.unref()
+    this.delayed.add(timer)
   }
 
   private async start(): Promise<void> {
@@ -214,7 +241,8 @@ export class Pool {
   private startFailed(why: string): void {
     this.lastError = why
     if (this.closed) return
-    const delay = Math.min(BACKOFF_BASE_MS * 2 ** this.failures, BACKOFF_MAX_MS)
+    const base = this.options.retryBaseMs ?? BACKOFF_BASE_MS
+    const delay = Math.min(base * 2 ** this.failures, Math.max(base, BACKOFF_MAX_MS))
     this.failures++
     this.options.log?.(`${why}; starting another in ${delay} ms`)
     if (this.sandboxes.size + this.pending < this.options.size) this.launchOne(delay)

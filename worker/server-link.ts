@@ -13,8 +13,10 @@
  *     cancel {jobId}            ------------------>  scheduler.cancel
  *                               <------------------  started / output / end {msgSeq}
  *     ack {acks: [{jobId, upTo}]} ---------------->  ledger drops ≤ upTo
+ *     workers {requestId}       ------------------>  (pool + launcher hosts, now)
+ *                               <------------------  workers {requestId, hosts, sandboxes}  (no msgSeq, not retained)
  */
-import { decode, encode, ProtocolError, serverMessageSchema, type PoolState, type ServerMessage } from '../protocol/index.ts'
+import { decode, encode, ProtocolError, serverMessageSchema, type DispatcherMessage, type PoolState, type ServerMessage, type WorkersReport } from '../protocol/index.ts'
 import type { Drops } from './drops.ts'
 import type { Scheduler } from './scheduler.ts'
 
@@ -29,6 +31,8 @@ export interface ServerLinkOptions {
   bootId: string
   scheduler: Scheduler
   poolState(): PoolState
+  /** Hosts and sandboxes as they are now, for a `workers` request. */
+  workers(): WorkersReport
   send(serverId: string, frame: Buffer): void
   drops: Drops
   log(line: string): void
@@ -111,6 +115,9 @@ export class ServerLink {
         break
       case 'ack':
         for (const { jobId, upTo } of message.acks) scheduler.ack(peer.serverId, jobId, upTo)
+        break
+      case 'workers':
+        this.options.send(peer.serverId, encode({ type: 'workers', requestId: message.requestId, ...this.options.workers() } satisfies DispatcherMessage))
         break
     }
   }

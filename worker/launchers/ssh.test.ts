@@ -8,8 +8,9 @@
  *                                                          ^ forced command
  *   SshLauncher ──ssh2, known_hosts, client key──> sshd (127.0.0.1:port)
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Router } from 'zeromq'
 import { decode, sandboxMessageSchema } from '../../protocol/index.ts'
@@ -83,6 +84,14 @@ describeWith(sshdMissing(), 'ssh launcher', () => {
       return handle
     }
 
+    it('runs the sandbox code of this tree: provisioning installs it again whenever it changed', () => {
+      const repo = fileURLToPath(new URL('../../sandbox', import.meta.url))
+      const installed = join(dirname(dirname(SANDBOX_COMMAND)), 'app', 'sandbox')
+      const files = readdirSync(repo, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name).slice(repo.length))
+      expect(files.length).toBeGreaterThan(0)
+      for (const file of files) expect(readFileSync(join(installed, file), 'utf8'), file).toBe(readFileSync(join(repo, file), 'utf8'))
+    })
+
     it('runs the sandbox as the untrusted account, with the limits of the sandbox command', async () => {
       const handle = await launchConnected(launcher(), `owner-${process.pid}`)
       expect(handle.host).toBe(sshd.target)
@@ -92,7 +101,7 @@ describeWith(sshdMissing(), 'ssh launcher', () => {
       expect(uid).not.toBe(0)
       expect(readFileSync('/etc/passwd', 'utf8')).toContain(`${SANDBOX_USER}:x:${uid}:`)
       const limits = readFileSync(`/proc/${handle.pid}/limits`, 'utf8')
-      expect(limits).toMatch(/Max address space\s+8589934592\s+8589934592/)
+      expect(limits).toMatch(/Max address space\s+34359738368\s+34359738368/)
       expect(limits).toMatch(/Max open files\s+1024\s+1024/)
     })
 

@@ -15,7 +15,8 @@
  * Placement: `launch` puts the sandbox on the host that is up and has the
  * most room (each host takes at most its `sandboxes`); when none can take
  * one it throws HostDownError and the pool retries later, so a host that is
- * down gets nothing until it answers again.
+ * down gets nothing until it answers again; `onHostUp` tells the pool when
+ * it does, so it launches there at once.
  */
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -120,12 +121,20 @@ export class SshLauncher implements Launcher {
     }))
   }
 
+  onHostUp(listener: () => void): () => void {
+    const onState = (host: SshHost): void => {
+      if (host.state === 'up') listener()
+    }
+    for (const { host } of this.placed) host.on('state', onState)
+    return () => {
+      for (const { host } of this.placed) host.off('state', onState)
+    }
+  }
+
   async launch(boot: SandboxBoot): Promise<SandboxHandle> {
     const place = await this.choose()
     const { host } = place
     const keys = this.options.curve.issue(boot.id)
-    // Holds the place while the channel opens, so launches at once do not overfill a host.
-    place.opening++
     let channel: ClientChannel
     try {
       channel = await host.exec(this.options.command)
@@ -195,12 +204,20 @@ export class SshLauncher implements Launcher {
     await Promise.all(this.placed.map(({ host }) => host.close()))
   }
 
-  /** The up host with the most room; waits for hosts still making their first connection. */
+  /**
+   * The up host with the most room, its place held (`opening`) until the
+   * launch ends, so launches at once do not overfill a host: the choice and
+   * the hold happen in one step. Waits for hosts still making their first
+   * connection.
+   */
   private async choose(): Promise<Placed> {
     for (;;) {
       const load = (place: Placed): number => (place.live.size + place.opening) / place.config.sandboxes
       const open = this.placed.filter((place) => place.host.state === 'up' && load(place) < 1).sort((a, b) => load(a) - load(b))
-      if (open[0]) return open[0]
+      if (open[0]) {
+        open[0].opening++
+        return open[0]
+      }
       const connecting = this.placed.filter(({ host }) => host.state === 'connecting')
       if (connecting.length === 0) {
         const states = this.placed.map(({ host, live, config }) =>

@@ -11,7 +11,7 @@
  */
 import { Dealer } from 'zeromq'
 import { decode, toSandboxMessageSchema, type ToSandboxMessage } from '../../protocol/index.ts'
-import type { Launcher, SandboxBoot, SandboxHandle } from '../launcher.ts'
+import type { Launcher, LauncherHost, SandboxBoot, SandboxHandle } from '../launcher.ts'
 
 type Exit = { code: number | null; signal: string | null; reason: string }
 
@@ -79,15 +79,43 @@ export class ScriptedSandbox {
   }
 }
 
+/**
+ * Its sandboxes run on one host, "scripted", which the test can take down
+ * (launches fail, as an SSH host that does not answer) and bring back up
+ * (onHostUp listeners are told, as the SSH launcher does).
+ */
 export class ScriptedLauncher implements Launcher {
   readonly name = 'scripted'
   readonly sandboxes: ScriptedSandbox[] = []
+  /** Launches tried while the host was down. */
+  refused = 0
   private waiters: { n: number; resolve: (s: ScriptedSandbox) => void }[] = []
+  private up = true
+  private readonly upListeners = new Set<() => void>()
 
   /** With autoCredit, each sandbox sends credit {slots} on launch, as a real one does once connected. */
   constructor(private readonly options: { autoCredit?: boolean } = {}) {}
 
+  hosts(): LauncherHost[] {
+    return [{ host: 'scripted', state: this.up ? 'up' : 'down', lastError: this.up ? null : 'taken down by the test' }]
+  }
+
+  onHostUp(listener: () => void): () => void {
+    this.upListeners.add(listener)
+    return () => this.upListeners.delete(listener)
+  }
+
+  /** Takes the host down or brings it back up. */
+  setUp(up: boolean): void {
+    this.up = up
+    if (up) for (const listener of this.upListeners) listener()
+  }
+
   async launch(boot: SandboxBoot): Promise<SandboxHandle> {
+    if (!this.up) {
+      this.refused++
+      throw new Error('scripted host is down')
+    }
     const sandbox = new ScriptedSandbox(boot)
     this.sandboxes.push(sandbox)
     if (this.options.autoCredit ?? true) void sandbox.send({ type: 'credit', credits: boot.slots })

@@ -4,8 +4,8 @@
  * the dispatcher sends is validated and kept, in arrival order, so a test
  * can wait for a message and then assert on the whole sequence.
  *
- *   TestServer DEALER (routing id)  ──hello/submit/cancel/ack──>  dispatcher ROUTER
- *                                   <──welcome/started/output/end──
+ *   TestServer DEALER (routing id)  ──hello/submit/cancel/ack/workers──>  dispatcher ROUTER
+ *                                   <──welcome/started/output/end/workers──
  */
 import { Dealer } from 'zeromq'
 import { configSchema, type Config } from '../../config/schema.ts'
@@ -13,10 +13,10 @@ import { decode, dispatcherMessageSchema, encode, type DispatcherMessage, type J
 import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher.ts'
 import type { Launcher } from '../launcher.ts'
 
-/** A config with both endpoints on free loopback ports and the given pool and grace. */
-export function testConfig(overrides: { pool?: Partial<Config['pool']>; graceMs?: number } = {}): Config {
+/** A config with both endpoints on free loopback ports (or the sandbox endpoint given) and the given pool and grace. */
+export function testConfig(overrides: { pool?: Partial<Config['pool']>; graceMs?: number; sandboxEndpoint?: string } = {}): Config {
   return configSchema.parse({
-    dispatcher: { endpoint: 'tcp://127.0.0.1:*', sandboxEndpoint: 'tcp://127.0.0.1:*', graceMs: overrides.graceMs ?? 2000 },
+    dispatcher: { endpoint: 'tcp://127.0.0.1:*', sandboxEndpoint: overrides.sandboxEndpoint ?? 'tcp://127.0.0.1:*', graceMs: overrides.graceMs ?? 2000 },
     pool: { size: 1, slots: 1, ...overrides.pool },
   })
 }
@@ -38,6 +38,11 @@ export function testJob(code: string, overrides: Partial<Omit<JobSpec, 'limits'>
     limits: { wallMs: 5000, cpuMs: 5000, memoryMb: 64, outputBytes: 1024 * 1024, ...limits },
   }
 }
+
+/** The messages about one job (all but welcome and replies to requests). */
+type JobMessage = Exclude<DispatcherMessage, { type: 'welcome' | 'workers' }>
+
+let requestCounter = 0
 
 type Waiter = { match: (m: DispatcherMessage) => boolean; resolve: (m: DispatcherMessage) => void }
 
@@ -89,8 +94,15 @@ export class TestServer {
   }
 
   /** Received messages about one job, in order. */
-  about(jobId: string): Exclude<DispatcherMessage, { type: 'welcome' }>[] {
-    return this.received.filter((m): m is Exclude<DispatcherMessage, { type: 'welcome' }> => m.type !== 'welcome' && m.jobId === jobId)
+  about(jobId: string): JobMessage[] {
+    return this.received.filter((m): m is JobMessage => 'jobId' in m && m.jobId === jobId)
+  }
+
+  /** Asks for the hosts and sandboxes (as GET /api/v1/workers does) and waits for the reply. */
+  async workers(): Promise<MessageOf<DispatcherMessage, 'workers'>> {
+    const requestId = `req-${++requestCounter}`
+    await this.send({ type: 'workers', requestId })
+    return (await this.waitFor((m) => m.type === 'workers' && m.requestId === requestId)) as MessageOf<DispatcherMessage, 'workers'>
   }
 
   close(): void {
