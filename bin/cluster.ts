@@ -52,18 +52,26 @@ export function startCluster(options: ClusterOptions): Cluster {
     url,
     server,
     dispatcher,
-    healthy: (timeoutMs = 60_000) => waitHealthy(url, timeoutMs),
+    healthy: (timeoutMs = 60_000) => waitHealthy(url, timeoutMs, () => {
+      const gone = [server, dispatcher].find((p) => p.pid === undefined)
+      return gone && `the ${gone.role} process exited`
+    }),
     async close() {
       await Promise.all([server.stop('SIGTERM'), dispatcher.stop('SIGTERM')])
     },
   }
 }
 
-/** Resolves when GET {url}/api/v1/health answers 200; throws with the last answer after timeoutMs. */
-export async function waitHealthy(url: string, timeoutMs = 60_000): Promise<void> {
+/**
+ * Resolves when GET {url}/api/v1/health answers 200; throws with the last
+ * answer after timeoutMs, or at once when `broken` names a reason to stop.
+ */
+export async function waitHealthy(url: string, timeoutMs = 60_000, broken: () => string | undefined = () => undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last = 'no answer'
   while (Date.now() < deadline) {
+    const reason = broken()
+    if (reason) throw new Error(`cellgate at ${url} cannot become healthy: ${reason}`)
     try {
       const res = await fetch(`${url}/api/v1/health`)
       if (res.status === 200) return

@@ -34,6 +34,19 @@ export async function freePort(): Promise<number> {
  *   afterAll(() => cluster.close())
  */
 export async function startTestCluster(env: Record<string, string> = {}): Promise<TestCluster> {
+  // A port found free may be taken by another test before our process binds it; then that
+  // process exits, and a second try on other ports settles it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tryStartCluster(env)
+    } catch (err) {
+      if (attempt === 3) throw err
+      console.warn(`test cluster, attempt ${attempt}: ${(err as Error).message}; trying other ports`)
+    }
+  }
+}
+
+async function tryStartCluster(env: Record<string, string>): Promise<TestCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cellgate-e2e-'))
   const [port, dispatcherPort, sandboxPort] = [await freePort(), await freePort(), await freePort()]
   const clusterEnv = {
@@ -46,16 +59,22 @@ export async function startTestCluster(env: Record<string, string> = {}): Promis
     ...env,
   }
   const cluster = startCluster({ supervise: false, stdio: process.env.CELLGATE_TEST_LOGS ? 'inherit' : 'ignore', env: clusterEnv })
-  await cluster.healthy()
+  const close = async () => {
+    await cluster.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  try {
+    await cluster.healthy()
+  } catch (err) {
+    await close()
+    throw err
+  }
   return {
     ...cluster,
     dataDir,
     env: clusterEnv,
     sandboxPids: () => (cluster.dispatcher.pid ? childrenOf(cluster.dispatcher.pid) : []),
-    async close() {
-      await cluster.close()
-      rmSync(dataDir, { recursive: true, force: true })
-    },
+    close,
   }
 }
 
