@@ -31,7 +31,16 @@ class FakeDispatcher {
   constructor(readonly bootId: string) {}
 
   async bind(endpoint = 'tcp://127.0.0.1:*'): Promise<string> {
-    await this.router.bind(endpoint)
+    // The port of a dispatcher closed just before is released asynchronously: try again briefly.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.router.bind(endpoint)
+        break
+      } catch (err) {
+        if (attempt === 50 || !/in use/i.test((err as Error).message)) throw err
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
     void this.receive()
     return this.router.lastEndpoint!
   }
