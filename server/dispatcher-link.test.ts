@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Router } from 'zeromq'
+import { freePort } from '../test/support/test-cluster.ts'
 import { decode, encode, serverMessageSchema } from '../protocol/index.ts'
 import type { DispatcherMessage, ServerMessage } from '../protocol/index.ts'
 import { ZmqDispatcherLink } from './dispatcher-link.ts'
@@ -19,13 +20,9 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close()
 })
 
-/** A free loopback endpoint: bind a throwaway ROUTER to port 0, note the port, close it. */
+/** A free loopback endpoint (a ZeroMQ socket closed in-process releases its port only later). */
 async function freeEndpoint(): Promise<string> {
-  const probe = new Router({ linger: 0 })
-  await probe.bind('tcp://127.0.0.1:*')
-  const endpoint = probe.lastEndpoint!
-  probe.close()
-  return endpoint
+  return `tcp://127.0.0.1:${await freePort()}`
 }
 
 async function router(endpoint: string): Promise<{ socket: Router; received: ServerMessage[][] }> {
