@@ -33,6 +33,8 @@ export const configSchema = z.object({
     queueTimeoutMs: z.number().int().min(1_000).default(5 * 60_000),
     /** How often an event stream reads a running job from the store, for jobs run through another web instance. */
     streamPollMs: z.number().int().min(20).max(60_000).default(500),
+    /** Origins whose pages may call the API (embedded cells): `*`, or comma-separated origins such as https://course.example.org. */
+    corsOrigins: z.string().default('*'),
     /** Serve stacks of unexpected errors in responses. */
     debug: z.boolean().default(false),
   }).prefault({}),
@@ -78,6 +80,15 @@ export const configSchema = z.object({
     message: 'a private key (CELLGATE_SSH_KEY) is required with ssh hosts',
     path: ['keyPath'],
   }),
+  /** Stateful sessions (notebooks): cells that share one context, pinned to one sandbox. */
+  sessions: z.object({
+    /** A session no cell was sent to for this long ends. */
+    idleMs: z.number().int().min(100).default(15 * 60_000),
+    /** A session ends this long after it was created, however busy. */
+    maxLifeMs: z.number().int().min(100).default(60 * 60_000),
+    /** Sessions one client may have active at once (per client IP until there are keys). */
+    maxPerClient: z.number().int().min(1).max(10_000).default(5),
+  }).prefault({}),
   /** Defaults for jobs that do not set their own; each capped by the hard maxima. */
   limits: z.object({
     wallMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.wallMs).default(DEFAULT_LIMITS.wallMs),
@@ -93,6 +104,7 @@ export type DispatcherConfig = Config['dispatcher']
 export type PoolConfig = Config['pool']
 export type LimitsConfig = Config['limits']
 export type SshConfig = Config['ssh']
+export type SessionsConfig = Config['sessions']
 
 /** Environment variables and the option each sets. */
 export const ENV_OPTIONS = {
@@ -103,6 +115,7 @@ export const ENV_OPTIONS = {
   CELLGATE_WAIT_GRACE_MS: ['server', 'waitGraceMs'],
   CELLGATE_QUEUE_TIMEOUT_MS: ['server', 'queueTimeoutMs'],
   CELLGATE_STREAM_POLL_MS: ['server', 'streamPollMs'],
+  CELLGATE_CORS_ORIGINS: ['server', 'corsOrigins'],
   CELLGATE_DEBUG: ['server', 'debug'],
   MONGODB_URI: ['store', 'mongodbUri'],
   CELLGATE_MONGODB_DB: ['store', 'mongodbDb'],
@@ -111,6 +124,9 @@ export const ENV_OPTIONS = {
   CELLGATE_DISPATCH_GRACE_MS: ['dispatcher', 'graceMs'],
   CELLGATE_POOL_SIZE: ['pool', 'size'],
   CELLGATE_SANDBOX_SLOTS: ['pool', 'slots'],
+  CELLGATE_SESSION_IDLE_MS: ['sessions', 'idleMs'],
+  CELLGATE_SESSION_MAX_LIFE_MS: ['sessions', 'maxLifeMs'],
+  CELLGATE_SESSIONS_PER_CLIENT: ['sessions', 'maxPerClient'],
   CELLGATE_WALL_MS: ['limits', 'wallMs'],
   CELLGATE_CPU_MS: ['limits', 'cpuMs'],
   CELLGATE_MEMORY_MB: ['limits', 'memoryMb'],

@@ -6,6 +6,7 @@
  */
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { methodNotAllowed } from 'hono/method-not-allowed'
 import { MAX_BODY_BYTES } from '../protocol/index.ts'
@@ -29,6 +30,8 @@ export interface AppOptions {
   pollMs?: number
   /** Put stacks of unexpected errors in responses (config.server.debug). */
   debug?: boolean
+  /** Origins allowed to call the API from their pages (config.server.corsOrigins): `*` or a comma-separated list. */
+  corsOrigins?: string
 }
 
 /**
@@ -40,6 +43,14 @@ export function createApp(options: AppOptions): Hono {
   const { jobs } = options
   const app = new Hono()
 
+  // First, so preflight requests are answered before any other rule looks at them.
+  app.use(`${API_BASE}/*`, cors({
+    origin: corsOrigin(options.corsOrigins ?? '*'),
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Last-Event-ID'],
+    exposeHeaders: ['Location'],
+    maxAge: 600,
+  }))
   app.use(methodNotAllowed({
     app,
     onMethodNotAllowed: (c, methods) => {
@@ -78,6 +89,11 @@ export function createApp(options: AppOptions): Hono {
   })
 
   return app
+}
+
+function corsOrigin(setting: string): string | string[] {
+  const origins = setting.split(',').map((o) => o.trim()).filter(Boolean)
+  return origins.includes('*') ? '*' : origins
 }
 
 function errorJson(c: Context, err: ApiError, headers?: Record<string, string>): Response {

@@ -85,7 +85,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   })
   const jobs = new JobService({ store, link, config, log: options.log })
   link.onMessages((batch) => jobs.receive(batch))
-  ready.app = createApp({ jobs, webRoot: options.webRoot, debug: config.server.debug, pollMs: config.server.streamPollMs })
+  ready.app = createApp({ jobs, webRoot: options.webRoot, debug: config.server.debug, pollMs: config.server.streamPollMs, corsOrigins: config.server.corsOrigins })
   link.start()
   const stopSweep = startSweep(jobs, options.sweepIntervalMs ?? 5_000)
 
