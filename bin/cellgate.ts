@@ -8,6 +8,7 @@
  */
 import { ConfigError, loadConfig } from '../config/load.ts'
 import { startCluster } from './cluster.ts'
+import { stopOnSignals } from './stop-on-signals.ts'
 
 const USAGE = 'usage: cellgate all|server|dispatcher|sandbox'
 
@@ -16,13 +17,14 @@ async function main(role: string | undefined): Promise<void> {
     case 'all':
       return runAll()
     case 'server': {
-      const { runServer } = await import('../server/main.ts')
-      return runServer(loadConfig())
+      const { startServer } = await import('../server/main.ts')
+      const server = await startServer(loadConfig())
+      return stopOnSignals('cellgate server', () => server.close())
     }
     case 'dispatcher': {
-      const { runDispatcher, stopOnSignals } = await import('../worker/main.ts')
+      const { runDispatcher } = await import('../worker/main.ts')
       const { stop } = await runDispatcher(loadConfig())
-      return stopOnSignals(stop)
+      return stopOnSignals('cellgate dispatcher', stop)
     }
     case 'sandbox':
       await import('../sandbox/main.ts')

@@ -2,13 +2,10 @@
  * Starts the web tier: the store, the HTTP server, the link to the
  * dispatcher, recovery and the sweep; and stops them in the reverse order.
  * End-to-end tests call startServer with a config; the CLI (`cellgate
- * server`) calls runServer, which also stops on SIGTERM/SIGINT. Run
- * directly: `node --import tsx server/main.ts`.
+ * server`) calls it too and stops it on SIGTERM/SIGINT.
  */
 import { hostname } from 'node:os'
 import type { AddressInfo } from 'node:net'
-import { pathToFileURL } from 'node:url'
-import { loadConfig } from '../config/load.ts'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { Config } from '../config/schema.ts'
@@ -107,39 +104,4 @@ export async function startServer(config: Config, options: StartServerOptions = 
   })())
 
   return { url, port, serverId, jobs, close }
-}
-
-/**
- * The server as a process: starts it and stops it gracefully on the first
- * SIGTERM/SIGINT (a second one exits at once).
- *
- * @example
- *   await runServer(loadConfig(process.env))
- */
-export async function runServer(config: Config): Promise<void> {
-  const server = await startServer(config)
-  let stopping = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1)
-    stopping = true
-    console.warn(`cellgate server: ${signal}, stopping`)
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error('cellgate server: error while stopping', err)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGTERM', onSignal)
-  process.on('SIGINT', onSignal)
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  try {
-    await runServer(loadConfig(process.env))
-  } catch (err) {
-    console.error(`cellgate server: cannot start: ${(err as Error).message}`)
-    process.exit(1)
-  }
 }

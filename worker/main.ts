@@ -1,11 +1,8 @@
 /**
- * The dispatcher process: reads config once, starts the dispatcher with a
- * sandbox pool (local, or over SSH when hosts are configured), and shuts
- * down cleanly on SIGTERM/SIGINT (sandboxes killed, sockets closed). Run directly (`node --import tsx worker/main.ts`)
- * or through `runDispatcher` from the cellgate CLI.
+ * The dispatcher as a process (`cellgate dispatcher`): starts it with a
+ * sandbox pool, local or over SSH when hosts are configured, and gives back
+ * the stop that kills the sandboxes and closes the sockets.
  */
-import { pathToFileURL } from 'node:url'
-import { loadConfig } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
 import { startDispatcher, type Dispatcher } from './dispatcher.ts'
 import { CurveAuthority } from './curve-authority.ts'
@@ -46,33 +43,4 @@ export async function runDispatcher(config: Config): Promise<{ dispatcher: Dispa
     curve?.close()
   }
   return { dispatcher, stop }
-}
-
-/** Stops on the first SIGTERM/SIGINT; a second one exits at once. */
-export function stopOnSignals(stop: () => Promise<void>): void {
-  let stopping = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1)
-    stopping = true
-    process.stderr.write(`[dispatcher] ${signal}: stopping\n`)
-    stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`[dispatcher] error while stopping: ${(err as Error).stack ?? String(err)}\n`)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGTERM', onSignal)
-  process.on('SIGINT', onSignal)
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  try {
-    const { stop } = await runDispatcher(loadConfig(process.env))
-    stopOnSignals(stop)
-  } catch (err) {
-    process.stderr.write(`[dispatcher] cannot start: ${(err as Error).message}\n`)
-    process.exit(1)
-  }
 }
