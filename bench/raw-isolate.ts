@@ -1,34 +1,35 @@
 /**
- * The ceiling: how many fresh isolated-vm contexts per second one process
- * can create, compile `1+1` in and run, with nothing else around it.
+ * A ceiling: how fast isolated-vm alone creates a fresh context, compiles
+ * `1+1` in it and runs it, in this one process, with nothing else around
+ * it. Each of the `concurrency` loops has its own isolate, as each sandbox
+ * slot has (isolated-vm runs each isolate on its own thread).
  */
 import ivm from 'isolated-vm'
-
-export interface RawRate {
-  evalsPerSecond: number
-  meanMs: number
-}
+import { runLoops } from './loop-driver.ts'
+import type { ScenarioResult } from './scenario-result.ts'
+import { TRIVIAL_CODE } from './trivial-cell.ts'
 
 /**
  * @example
- *   const { evalsPerSecond } = await measureRawIsolate(3_000)
+ *   const r = await runRawIsolate(2, 10)
  */
-export async function measureRawIsolate(durationMs: number, code = '1+1'): Promise<RawRate> {
-  const isolate = new ivm.Isolate({ memoryLimit: 64 })
+export async function runRawIsolate(concurrency: number, durationSeconds: number, code = TRIVIAL_CODE): Promise<ScenarioResult> {
+  const isolates = Array.from({ length: concurrency }, () => new ivm.Isolate({ memoryLimit: 64 }))
   try {
-    let count = 0
-    const start = performance.now()
-    while (performance.now() - start < durationMs) {
-      const context = await isolate.createContext()
-      const script = await isolate.compileScript(code)
-      await script.run(context, { timeout: 1_000 })
-      script.release()
-      context.release()
-      count++
-    }
-    const elapsed = performance.now() - start
-    return { evalsPerSecond: (count * 1000) / elapsed, meanMs: elapsed / count }
+    return await runLoops({
+      scenario: 'ceiling: raw isolated-vm fresh context',
+      concurrency,
+      durationSeconds,
+      iteration: async (loop) => {
+        const isolate = isolates[loop]!
+        const context = await isolate.createContext()
+        const script = await isolate.compileScript(code)
+        await script.run(context, { timeout: 1_000 })
+        script.release()
+        context.release()
+      },
+    })
   } finally {
-    isolate.dispose()
+    for (const isolate of isolates) isolate.dispose()
   }
 }

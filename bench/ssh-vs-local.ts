@@ -17,7 +17,8 @@
  */
 import { prepareSshAccess, sshdMissing, startSshd } from '../test/support/sshd.ts'
 import { startTestCluster, type TestCluster } from '../test/support/test-cluster.ts'
-import { formatResult, runTrivialCell, type ScenarioResult } from './trivial-cell.ts'
+import { formatResult, type ScenarioResult } from './scenario-result.ts'
+import { runTrivialCell } from './trivial-cell.ts'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const CONNECTIONS = [1, 32]

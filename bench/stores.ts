@@ -7,7 +7,8 @@
  */
 import { mongoMissing, startTestMongo } from '../test/support/ferretdb.ts'
 import { startTestCluster } from '../test/support/test-cluster.ts'
-import { formatResult, runTrivialCell, type ScenarioResult } from './trivial-cell.ts'
+import { formatResult, type ScenarioResult } from './scenario-result.ts'
+import { runTrivialCell } from './trivial-cell.ts'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 

@@ -1,8 +1,10 @@
 /**
  * The browser's client for the cells API: submit, fetch, cancel, and follow a
- * cell's event stream. Failures become one error type, ApiRequestError, with
- * the server's `{error: {code, message}}` when it sent one, so the page can
- * show a 400's message as it is.
+ * cell's event stream, and start sessions; bound to one cellgate's origin
+ * (the page's own for the app, the script's for embedded cells). Failures
+ * become one error type, ApiRequestError, with the server's
+ * `{error: {code, message}}` when it sent one, so the page can show a 400's
+ * message as it is.
  */
 import type { CellError, CellResult, JobStatus, Output, Usage } from '../protocol/job.ts'
 import type { JobLinks, JobView } from '../server/job-view.ts'
@@ -24,6 +26,14 @@ export interface SubmitRequest {
   code: string
   timeoutMs?: number
   memoryMb?: number
+  /** A session's id: the cell runs in that session's context. */
+  session?: string
+}
+
+/** What POST /api/v1/sessions answers (201). */
+export interface SessionCreated {
+  id: string
+  links: Record<string, string>
 }
 
 /** Any failed request: an HTTP error answer, or no answer at all (status 0). */
@@ -38,8 +48,6 @@ export class ApiRequestError extends Error {
   }
 }
 
-const BASE = '/api/v1/cells'
-
 /** True once a cell can change no more. */
 export function isFinished(status: JobStatus): boolean {
   return status !== 'queued' && status !== 'running'
@@ -48,23 +56,6 @@ export function isFinished(status: JobStatus): boolean {
 /** Where a cell's result can be opened later, in this app. */
 export function cellPath(id: string): string {
   return `/cells/${encodeURIComponent(id)}`
-}
-
-/**
- * Queues a cell.
- * @example const { id, links } = await submitCell({ code: '1 + 1' })
- */
-export function submitCell(body: SubmitRequest, signal?: AbortSignal): Promise<Submitted> {
-  return request(BASE, { method: 'POST', body: JSON.stringify(body), signal })
-}
-
-export function getCell(id: string, signal?: AbortSignal): Promise<Job> {
-  return request(`${BASE}/${encodeURIComponent(id)}`, { signal })
-}
-
-/** Asks the server to stop a cell; answers the job as it stands (maybe still running). */
-export function cancelCell(id: string): Promise<Job> {
-  return request(`${BASE}/${encodeURIComponent(id)}/cancel`, { method: 'POST' })
 }
 
 export interface CellEventHandlers {
@@ -76,28 +67,61 @@ export interface CellEventHandlers {
   failed(): void
 }
 
-/**
- * Follows a cell's Server-Sent Events. `afterSeq` is the last output seq the
- * caller already has: only later outputs are sent. EventSource itself
- * reconnects after a dropped connection (sending Last-Event-ID); this closes
- * the source after `done` so it does not reconnect to a finished stream.
- * @example const close = followCell(id, 0, handlers); ...; close()
- */
-export function followCell(id: string, afterSeq: number, on: CellEventHandlers): () => void {
-  const query = afterSeq > 0 ? `?lastEventId=${afterSeq}` : ''
-  const source = new EventSource(`${BASE}/${encodeURIComponent(id)}/events${query}`)
-  source.addEventListener('status', (e) => on.status(parse<{ status: JobStatus }>(e).status))
-  source.addEventListener('output', (e) => on.output(parse<Output>(e)))
-  source.addEventListener('done', (e) => {
-    source.close()
-    on.done(parse<Job>(e))
-  })
-  source.addEventListener('error', () => {
-    // CONNECTING means the browser is retrying by itself; CLOSED means it will not.
-    if (source.readyState === EventSource.CLOSED) on.failed()
-  })
-  return () => source.close()
+/** The calls a page makes, bound to one cellgate. */
+export interface CellsApi {
+  /**
+   * Queues a cell.
+   * @example const { id, links } = await api.submitCell({ code: '1 + 1' })
+   */
+  submitCell(body: SubmitRequest, signal?: AbortSignal): Promise<Submitted>
+  getCell(id: string, signal?: AbortSignal): Promise<Job>
+  /** Asks the server to stop a cell; answers the job as it stands (maybe still running). */
+  cancelCell(id: string): Promise<Job>
+  /**
+   * Follows a cell's Server-Sent Events. `afterSeq` is the last output seq the
+   * caller already has: only later outputs are sent. EventSource itself
+   * reconnects after a dropped connection (sending Last-Event-ID); this closes
+   * the source after `done` so it does not reconnect to a finished stream.
+   * @example const close = api.followCell(id, 0, handlers); ...; close()
+   */
+  followCell(id: string, afterSeq: number, on: CellEventHandlers): () => void
+  /** Starts a session: cells submitted with its id share their variables. */
+  createSession(): Promise<SessionCreated>
 }
+
+/**
+ * The API of the cellgate at `origin` ('' for the page's own, as the app is
+ * served by cellgate; an absolute origin for embedded cells on other sites).
+ * @example const api = cellsApi('https://cells.example.org')
+ */
+export function cellsApi(origin: string): CellsApi {
+  const cells = `${origin}/api/v1/cells`
+  const cell = (id: string) => `${cells}/${encodeURIComponent(id)}`
+  return {
+    submitCell: (body, signal) => request(cells, { method: 'POST', body: JSON.stringify(body), signal }),
+    getCell: (id, signal) => request(cell(id), { signal }),
+    cancelCell: (id) => request(`${cell(id)}/cancel`, { method: 'POST' }),
+    createSession: () => request(`${origin}/api/v1/sessions`, { method: 'POST', body: '{}' }),
+    followCell(id, afterSeq, on) {
+      const query = afterSeq > 0 ? `?lastEventId=${afterSeq}` : ''
+      const source = new EventSource(`${cell(id)}/events${query}`)
+      source.addEventListener('status', (e) => on.status(parse<{ status: JobStatus }>(e).status))
+      source.addEventListener('output', (e) => on.output(parse<Output>(e)))
+      source.addEventListener('done', (e) => {
+        source.close()
+        on.done(parse<Job>(e))
+      })
+      source.addEventListener('error', () => {
+        // CONNECTING means the browser is retrying by itself; CLOSED means it will not.
+        if (source.readyState === EventSource.CLOSED) on.failed()
+      })
+      return () => source.close()
+    },
+  }
+}
+
+/** The app's API: the cellgate that serves the page. */
+export const sameOriginApi = cellsApi('')
 
 function parse<T>(event: Event): T {
   return JSON.parse((event as MessageEvent<string>).data) as T

@@ -7,11 +7,9 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import {
   ApiRequestError,
-  cancelCell,
-  followCell,
-  getCell,
   isFinished,
-  submitCell,
+  sameOriginApi,
+  type CellsApi,
   type Job,
   type Output,
   type SubmitRequest,
@@ -58,11 +56,11 @@ const RETRY_MS = 3_000
 
 /**
  * @example
- * const cell = useCellRun()
+ * const cell = useCellRun()          // or useCellRun(cellsApi(origin)) for another cellgate
  * <button onClick={() => cell.run({ code })}>Run</button>
  * {cell.cell && <OutputList outputs={cell.cell.outputs} />}
  */
-export function useCellRun(): CellRun {
+export function useCellRun(api: CellsApi = sameOriginApi): CellRun {
   const [cell, setCell] = useState<CellView | null>(null)
   const [pending, setPending] = useState<CellRun['pending']>(null)
   const [cancelling, setCancelling] = useState(false)
@@ -70,6 +68,7 @@ export function useCellRun(): CellRun {
   const current = useRef<Session | null>(null)
 
   const actions = useMemo(() => {
+    const { cancelCell, followCell, getCell, submitCell } = api
     function begin(id: string | null): Session {
       if (current.current) stop(current.current)
       const session: Session = { id, stopped: false, abort: new AbortController(), lastSeq: 0, buffer: [] }

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench:soak`: trivial cells (submit and wait) at a fixed rate for
+ * a long time (autocannon's overallRate), then the memory drift of every
+ * process (resident memory after warm-up against the end of the run), the
+ * error count and the stored-results check. Writes
+ * bench/results/<date>-soak.json and .html (memory over time).
+ *
+ * BENCH_RATE      cells per second (default: 70% of the rate measured first at concurrency 32)
+ * BENCH_SECONDS   duration of the soak (default 600)
+ * BENCH_QUICK=1   5 s, for a smoke check
+ * BENCH_URL       soak this running cellgate (no memory or store check)
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { newReport } from './bench-report.ts'
+import { startTarget } from './bench-target.ts'
+import { runCannon } from './cannon.ts'
+import { startSampler, summarizeMemory, type MemorySample } from './process-sampler.ts'
+import { writeResults } from './results-file.ts'
+import { formatCpu, formatResult } from './scenario-result.ts'
+import { countStoredJobs, formatStoredCheck } from './stored-jobs.ts'
+import { runTrivialCell, TRIVIAL_CODE } from './trivial-cell.ts'
+
+const quick = process.env.BENCH_QUICK === '1'
+const seconds = quick ? 5 : Number(process.env.BENCH_SECONDS ?? 600)
+const CONNECTIONS = 32
+const SETTLE_MS = 3_000
+
+async function main(): Promise<void> {
+  const target = await startTarget(process.env.BENCH_URL)
+  const sampler = startSampler(target.processes, 1_000)
+  const report = newReport('soak', { seconds, url: process.env.BENCH_URL ?? 'own cluster' })
+  const say = (line: string) => {
+    console.log(line)
+    report.notes.push(line)
+  }
+  try {
+    sampler.phase('warm-up')
+    const probe = await runTrivialCell(target.url, CONNECTIONS, quick ? 1 : 5)
+    const rate = Math.max(1, Math.round(Number(process.env.BENCH_RATE ?? 0.7 * probe.cellsPerSecond)))
+    report.settings.rate = rate
+    console.log(`cellgate at ${target.url}: ${probe.cellsPerSecond.toFixed(0)} cells/s at c=${CONNECTIONS}; soaking at ${rate} cells/s for ${seconds} s`)
+    sampler.phase('idle (before)')
+    await sleep(SETTLE_MS)
+    const before = sampler.sample()
+
+    sampler.phase(`soak ${rate}/s`)
+    const since = Date.now()
+    const mark = sampler.cpuMark()
+    const r = await runCannon('soak: trivial cell at a fixed rate', {
+      url: `${target.url}/api/v1/cells?wait=true`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: TRIVIAL_CODE }),
+      overallRate: rate,
+    }, CONNECTIONS, seconds)
+    r.cpu = sampler.cpuSince(mark)
+    report.scenarios.push(r)
+    console.log(`${formatResult(r)}\n    ${formatCpu(r.cpu)}`)
+
+    sampler.phase('idle (after)')
+    await sleep(SETTLE_MS)
+    const after = sampler.sample()
+    say(`achieved ${r.cellsPerSecond.toFixed(0)} of ${rate} cells/s; errors: ${r.errors + r.non2xx} (${r.errors} connection errors/timeouts, ${r.non2xx} non-2xx)`)
+    for (const line of drift(before, after)) say(line)
+    if (target.store) say(formatStoredCheck(r.requests - r.non2xx, await countStoredJobs(target.store, TRIVIAL_CODE, since), CONNECTIONS))
+  } finally {
+    sampler.stop()
+    await target.close()
+  }
+  report.memory = { samples: sampler.samples, summary: summarizeMemory(sampler.samples) }
+  const files = writeResults(report)
+  console.log(`results: ${files.json}\nreport:  ${files.html}`)
+}
+
+/** Resident memory of each process before the soak against after it. */
+function drift(before: MemorySample, after: MemorySample): string[] {
+  return Object.entries(before.rssKb).map(([label, kb]) => {
+    const end = after.rssKb[label]
+    if (end === undefined) return `memory drift ${label}: ${(kb / 1024).toFixed(1)} MiB before; the process was gone at the end`
+    return `memory drift ${label}: ${(kb / 1024).toFixed(1)} → ${(end / 1024).toFixed(1)} MiB (${end >= kb ? '+' : ''}${(((end - kb) / kb) * 100).toFixed(1)}%)`
+  })
+}
+
+await main()

@@ -1,0 +1,107 @@
+/**
+ * One embedded cell: its code in a plain textarea (no editor library on
+ * someone else's page), Run (or Ctrl/Cmd+Enter), Stop while it runs, the
+ * status, outputs as they stream, the error or result, and a link to the
+ * cell on cellgate. Failures of the API itself are shown too, never dropped.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { ApiRequestError, cellPath, isFinished } from '../api.ts'
+import { ApiErrorMessage } from '../components/ApiErrorMessage/index.tsx'
+import { ErrorView } from '../components/ErrorView/index.tsx'
+import { OutputList } from '../components/OutputList/index.tsx'
+import { ResultView } from '../components/ResultView/index.tsx'
+import { StatusBadge } from '../components/StatusBadge/index.tsx'
+import { useCellRun } from '../hooks/use-cell-run.ts'
+import type { EmbedContext } from './mount.tsx'
+
+export interface EmbedCellProps extends EmbedContext {
+  code: string
+  /** Name of the page's session this cell shares with the others naming it. */
+  session?: string
+}
+
+/** Answers meaning "no such session (any more)". */
+const SESSION_GONE = new Set([404, 409, 410])
+
+/** @example <EmbedCell code="1 + 1" origin={origin} api={api} sessions={sessions} /> */
+export function EmbedCell({ code: initialCode, session, origin, api, sessions }: EmbedCellProps) {
+  const run = useCellRun(api)
+  const { cell, pending, cancelling } = run
+  const [code, setCode] = useState(initialCode)
+  const [sessionFailure, setSessionFailure] = useState<ApiRequestError | null>(null)
+  const usedSession = useRef<string | undefined>(undefined)
+  const active = cell !== null && !isFinished(cell.status)
+  const busy = pending !== null || active
+  const failure = sessionFailure ?? run.failure
+
+  useEffect(() => {
+    if (session && usedSession.current && run.failure && SESSION_GONE.has(run.failure.status)) {
+      sessions.forget(session, usedSession.current)
+    }
+  }, [run.failure])
+
+  const start = async () => {
+    if (busy) return
+    setSessionFailure(null)
+    usedSession.current = undefined
+    if (session) {
+      try {
+        usedSession.current = await sessions.idFor(session)
+      } catch (e) {
+        setSessionFailure(e instanceof ApiRequestError ? e : new ApiRequestError(0, 'client', String(e)))
+        return
+      }
+    }
+    await run.run({ code, session: usedSession.current })
+  }
+
+  return (
+    <form
+      class="embed-cell"
+      aria-label="cellgate cell"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault()
+        void start()
+      }}
+    >
+      <textarea
+        class="embed-cell__code"
+        aria-label="Cell code"
+        spellcheck={false}
+        rows={Math.min(20, Math.max(2, code.split('\n').length))}
+        value={code}
+        onInput={(e) => setCode(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+            e.preventDefault()
+            void start()
+          }
+        }}
+      />
+      <div class="embed-cell__toolbar">
+        <button type="submit" class="embed-cell__run" aria-disabled={busy}>
+          Run
+        </button>
+        {active && (
+          <button type="button" class="embed-cell__stop" aria-disabled={cancelling} onClick={() => !cancelling && void run.cancel()}>
+            {cancelling ? 'Stopping…' : 'Stop'}
+          </button>
+        )}
+        <span role="status" class="embed-cell__status">
+          {pending === 'submit' && 'Submitting…'}
+          {cell && <StatusBadge status={cell.status} />}
+        </span>
+        {cell && (
+          <a class="embed-cell__link" href={origin + cellPath(cell.id)} target="_blank" rel="noopener noreferrer">
+            Open on cellgate
+          </a>
+        )}
+      </div>
+      {failure && <ApiErrorMessage error={failure} />}
+      {cell && cell.outputs.length > 0 && <OutputList outputs={cell.outputs} />}
+      {cell?.error && <ErrorView error={cell.error} />}
+      {cell?.result && <ResultView result={cell.result} />}
+    </form>
+  )
+}

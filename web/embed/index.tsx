@@ -1,0 +1,45 @@
+/**
+ * The embed script, served by cellgate as /embed.js. A page of any site adds
+ *
+ *   <script src="https://cells.example.org/embed.js" defer></script>
+ *   <div data-cellgate>console.log('hi')</div>
+ *   <div data-cellgate data-cellgate-session="demo">x = 41</div>
+ *   <div data-cellgate data-cellgate-session="demo">x + 1</div>
+ *
+ * and each such element becomes a live cell talking to that cellgate (the
+ * script's own origin); cells naming the same session share one. Built as one
+ * IIFE: it defines the single global `cellgate` ({origin, scan}) and nothing
+ * else, and brings its libraries (Preact) inside the closure.
+ */
+import { cellsApi } from '../api.ts'
+// Into embed.css, which each cell's shadow root loads: the reset first, then the app's base.
+import './style.css'
+import '../style.css'
+import { mountCell, type EmbedContext } from './mount.tsx'
+import { pageSessions } from './sessions.ts'
+
+const script = document.currentScript as HTMLScriptElement | null
+if (!script?.src) throw new Error('cellgate: load embed.js with a <script src> tag (it finds its cellgate from its own address)')
+
+/** The cellgate this script came from; cells run there. */
+export const origin = new URL(script.src).origin
+
+const api = cellsApi(origin)
+const context: EmbedContext = { origin, api, sessions: pageSessions(api) }
+const mounted = new WeakSet<Element>()
+
+/**
+ * Turns every `[data-cellgate]` element under `root` not yet turned into a cell;
+ * runs by itself once the page is parsed. Call it again after adding cells.
+ * @example cellgate.scan(document.getElementById('article'))
+ */
+export function scan(root: ParentNode = document): void {
+  for (const element of root.querySelectorAll<HTMLElement>('[data-cellgate]')) {
+    if (mounted.has(element)) continue
+    mounted.add(element)
+    mountCell(element, context)
+  }
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => scan(), { once: true })
+else scan()
