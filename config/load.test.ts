@@ -10,6 +10,12 @@ describe('loadConfig', () => {
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080, dataDir: './data' })
     expect(config.dispatcher.endpoint).toBe('tcp://127.0.0.1:5555')
     expect(config.limits).toEqual({ wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1024 * 1024 })
+    expect(config.sessions).toEqual({ idleMs: 15 * 60_000, maxLifeMs: 60 * 60_000, maxPerClient: 5 })
+  })
+
+  it('reads the session options from the environment', () => {
+    const config = loadConfig({ CELLGATE_SESSION_IDLE_MS: '500', CELLGATE_SESSION_MAX_LIFE_MS: '2000', CELLGATE_SESSIONS_PER_CLIENT: '2' })
+    expect(config.sessions).toEqual({ idleMs: 500, maxLifeMs: 2000, maxPerClient: 2 })
   })
 
   it('lets the environment override the file', () => {

@@ -69,6 +69,21 @@ export const limitsSchema = z.object({
   outputBytes: z.number().int().min(0).max(MAX_LIMITS.outputBytes),
 })
 
+/** Session ids look like job ids: 16 url-safe characters from 96 random bits. */
+export const sessionIdSchema = jobIdSchema
+
+/**
+ * The session a job runs in, and which of its cells it is (1, 2, 3…). A
+ * dispatcher that does not hold the session's context gets a cell after the
+ * first only when that context is gone (it restarted, or the session ended):
+ * it then ends the cell `lost` instead of running it in an empty context.
+ */
+export const jobSessionSchema = z.object({
+  id: sessionIdSchema,
+  cell: z.number().int().positive(),
+})
+export type JobSession = z.infer<typeof jobSessionSchema>
+
 /** What the dispatcher and a sandbox need to run a job. */
 export const jobSpecSchema = z.object({
   jobId: jobIdSchema,
@@ -76,6 +91,8 @@ export const jobSpecSchema = z.object({
   limits: limitsSchema,
   /** Higher runs first; equal priorities run in submission order. */
   priority: z.number().int().min(0).max(9),
+  /** Absent for a one-off cell, which runs in a fresh context. */
+  session: jobSessionSchema.optional(),
 })
 export type JobSpec = z.infer<typeof jobSpecSchema>
 

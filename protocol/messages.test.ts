@@ -10,6 +10,10 @@
  *     | <-- output {msgSeq 2,seq 1} | <------------------- output     |
  *     | <-- end {msgSeq 3} -------- | <------------------- end        |
  *     | ack {upTo 3} -------------> | (forgets the job)               |
+ *
+ *   sessions: run {job with session {id, cell}} goes to the sandbox holding the session
+ *     | endSession {session} -----> | endSession {session} ---------> |  (drop the context)
+ *     | <--- sessionEnded {reason}  | <--- sessionEnded {reason} ---- |  (context lost)
  */
 import { describe, expect, it } from 'vitest'
 import type { ZodType } from 'zod'
@@ -32,6 +36,11 @@ describe('protocol codec', () => {
         sandboxes: [{ id: 'sb-1', host: 'local', state: 'busy', pid: 12, slots: 2, running: 1, jobsRun: 3, lastError: null }],
       }],
       [toSandboxMessageSchema, { type: 'run', job }],
+      [toSandboxMessageSchema, { type: 'run', job: { ...job, session: { id: 'sessionABC123456', cell: 2 } } }],
+      [serverMessageSchema, { type: 'endSession', session: 'sessionABC123456' }],
+      [toSandboxMessageSchema, { type: 'endSession', session: 'sessionABC123456' }],
+      [sandboxMessageSchema, { type: 'sessionEnded', session: 'sessionABC123456', reason: 'ran out of memory' }],
+      [dispatcherMessageSchema, { type: 'sessionEnded', session: 'sessionABC123456', reason: 'the sandbox holding this session died' }],
       [sandboxMessageSchema, { type: 'end', jobId: job.jobId, status: 'done', result: { text: '2', json: 2 }, usage: { cpuMs: 1, wallMs: 1, heapBytes: 10, outputBytes: 0 } }],
     ] as [ZodType<unknown>, object][]
     for (const [schema, message] of cases) expect(decode(schema, encode(message))).toEqual(message)
@@ -54,6 +63,11 @@ describe('protocol codec', () => {
   it('refuses limits past the hard maxima and code past 64 KB', () => {
     expect(() => decode(toSandboxMessageSchema, encode({ type: 'run', job: { ...job, limits: { ...job.limits, wallMs: 3_600_000 } } }))).toThrow(/wallMs/)
     expect(() => decode(toSandboxMessageSchema, encode({ type: 'run', job: { ...job, code: 'x'.repeat(64 * 1024 + 1) } }))).toThrow(/code/)
+  })
+
+  it('refuses a session cell numbered below 1 and a session id that is not url-safe', () => {
+    expect(() => decode(toSandboxMessageSchema, encode({ type: 'run', job: { ...job, session: { id: 'sessionABC123456', cell: 0 } } }))).toThrow(/session\.cell/)
+    expect(() => decode(sandboxMessageSchema, encode({ type: 'sessionEnded', session: '../x', reason: 'r' }))).toThrow(/session/)
   })
 
   it('refuses ids that are not url-safe', () => {

@@ -8,9 +8,11 @@
  *           <- DispatcherMessage              DispatcherToSandbox ->
  */
 import { z } from 'zod'
-import { SANDBOX_END_STATUSES, cellErrorSchema, cellResultSchema, jobEndSchema, jobIdSchema, jobSpecSchema, outputBodySchema, outputSchema, usageSchema } from './job.ts'
+import { SANDBOX_END_STATUSES, cellErrorSchema, cellResultSchema, jobEndSchema, jobIdSchema, jobSpecSchema, outputBodySchema, outputSchema, sessionIdSchema, usageSchema } from './job.ts'
 
 const idSchema = z.string().min(1).max(128)
+/** Why a session ended, as its client reads it. */
+const endReasonSchema = z.string().min(1).max(1000)
 
 // ---- server -> dispatcher -------------------------------------------------
 
@@ -24,6 +26,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ack'), acks: z.array(z.object({ jobId: jobIdSchema, upTo: z.number().int().nonnegative() })).max(10_000) }),
   /** Asks for the hosts and sandboxes (GET /api/v1/workers); answered by a `workers` with the same requestId. */
   z.object({ type: z.literal('workers'), requestId: idSchema }),
+  /** The session ended (deleted, idle, too old): its queued cells end `cancelled`, its running cell is cancelled, its sandbox drops the context. */
+  z.object({ type: z.literal('endSession'), session: sessionIdSchema }),
 ])
 export type ServerMessage = z.infer<typeof serverMessageSchema>
 
@@ -86,6 +90,12 @@ export const dispatcherMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('end'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), end: jobEndSchema }),
   /** Answer to a `workers` request: a snapshot, not about any job, so no msgSeq and never retained or replayed. */
   z.object({ type: z.literal('workers'), requestId: idSchema, hosts: z.array(workerHostSchema).max(10_000), sandboxes: z.array(workerSandboxSchema).max(100_000) }),
+  /**
+   * A session's context is gone without the server asking (its sandbox died, or a cell stopped
+   * while running took the context with it). Not retained: should the server miss it, the next
+   * cell sent to the session ends `lost` with the same reason, and the server learns it then.
+   */
+  z.object({ type: z.literal('sessionEnded'), session: sessionIdSchema, reason: endReasonSchema }),
 ])
 export type DispatcherMessage = z.infer<typeof dispatcherMessageSchema>
 
@@ -94,6 +104,8 @@ export type DispatcherMessage = z.infer<typeof dispatcherMessageSchema>
 export const toSandboxMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run'), job: jobSpecSchema }),
   z.object({ type: z.literal('cancel'), jobId: jobIdSchema }),
+  /** Drop the session's context (cancelling its running cell, if any). */
+  z.object({ type: z.literal('endSession'), session: sessionIdSchema }),
 ])
 export type ToSandboxMessage = z.infer<typeof toSandboxMessageSchema>
 
@@ -112,6 +124,8 @@ export const sandboxMessageSchema = z.discriminatedUnion('type', [
     error: cellErrorSchema.optional(),
     usage: usageSchema,
   }),
+  /** The session's context is gone (a cell ran out of memory or was cancelled while running); sent just before that cell's end. */
+  z.object({ type: z.literal('sessionEnded'), session: sessionIdSchema, reason: endReasonSchema }),
 ])
 export type SandboxMessage = z.infer<typeof sandboxMessageSchema>
 

@@ -8,10 +8,16 @@
  *        <-- started, output… ----------  as they happen, batched per tick
  *        --- cancel {jobId} ----------->  (optional) ends it `cancelled`
  *        <-- end {status…}, credit {1} -  one batch when the job ends
+ *
+ *   sessions (run {job with session}): the cell runs in the session's own
+ *   isolate and context (session-slot.ts), made on its first cell
+ *        --- endSession {session} ----->  drops the context (cancels its cell)
+ *        <-- sessionEnded {session} ----  the context was lost (just before that cell's end)
  */
 import type { JobSpec, SandboxMessage, ToSandboxMessage } from '../protocol/index.ts'
 import { createOutbox } from './outbox.ts'
 import { buildPrelude } from './prelude.ts'
+import { SessionSlot } from './session-slot.ts'
 import { Slot } from './slot.ts'
 
 export interface SandboxTransport {
@@ -37,14 +43,24 @@ export async function serveSandbox(transport: SandboxTransport, options: Sandbox
   const prelude = await buildPrelude()
   const push = createOutbox((batch) => transport.send(batch))
   const slots = Array.from({ length: options.slots }, () => new Slot(prelude))
-  const running = new Map<string, Slot>()
+  const sessions = new Map<string, SessionSlot>()
+  const running = new Map<string, Slot | SessionSlot>()
+
+  /** A one-off cell takes a free slot; a session's cell its session's slot, made on its first cell. */
+  const slotFor = (job: JobSpec): Slot | SessionSlot | string => {
+    if (running.has(job.jobId)) return 'it is already running'
+    if (job.session === undefined) return slots.find((candidate) => !candidate.busy) ?? 'no free slot (no credit was given)'
+    let session = sessions.get(job.session.id)
+    if (session === undefined) sessions.set(job.session.id, (session = new SessionSlot(prelude, job.limits.memoryMb)))
+    return session.busy ? 'its session is running another cell' : session
+  }
 
   const start = (job: JobSpec): void => {
     const { jobId } = job
-    const slot = slots.find((candidate) => !candidate.busy)
-    if (running.has(jobId) || slot === undefined) {
-      // The dispatcher sends `run` only against credit, once per job: this is its bug, not the cell's.
-      console.error(`sandbox: ignored run ${jobId}: ${slot ? 'it is already running' : 'no free slot (no credit was given)'}`)
+    const slot = slotFor(job)
+    if (typeof slot === 'string') {
+      // The dispatcher sends `run` only against credit, once per job, one per session at a time: this is its bug, not the cell's.
+      console.error(`sandbox: ignored run ${jobId}: ${slot}`)
       return
     }
     running.set(jobId, slot)
@@ -53,18 +69,32 @@ export async function serveSandbox(transport: SandboxTransport, options: Sandbox
       .run(job, (output) => push({ type: 'output', jobId, output }))
       .then((end) => {
         running.delete(jobId)
+        const id = job.session?.id
+        // Before the end: once the dispatcher has the end, it may send the session's next cell.
+        if (id !== undefined && slot instanceof SessionSlot && slot.lostReason !== undefined && sessions.get(id) === slot) {
+          sessions.delete(id)
+          slot.dispose()
+          push({ type: 'sessionEnded', session: id, reason: slot.lostReason })
+        }
         push({ type: 'end', jobId, ...end })
         push({ type: 'credit', credits: 1 })
       })
+  }
+
+  const endSession = (id: string): void => {
+    const session = sessions.get(id)
+    sessions.delete(id)
+    session?.dispose()
   }
 
   push({ type: 'credit', credits: options.slots })
   try {
     for await (const message of transport.receive) {
       if (message.type === 'run') start(message.job)
-      else running.get(message.jobId)?.cancel()
+      else if (message.type === 'cancel') running.get(message.jobId)?.cancel()
+      else endSession(message.session)
     }
   } finally {
-    for (const slot of slots) slot.dispose()
+    for (const slot of [...slots, ...sessions.values()]) slot.dispose()
   }
 }

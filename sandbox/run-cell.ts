@@ -13,6 +13,14 @@
  * Code still running when a job must end is stopped by disposing the
  * isolate: it is the one thing that ends a loop anywhere (main code,
  * promise callbacks, timer callbacks). The slot makes a new isolate.
+ *
+ * A cell of a session runs in the session's context, which outlives it.
+ * Disposing the isolate would take that context along, so its calls into
+ * the isolate carry isolated-vm's `timeout` (what is left of its wall and
+ * CPU time), which stops running code and leaves the isolate usable: a
+ * session cell past a time or output limit ends and its session lives on.
+ * Only a cancel while its code runs (nothing else can stop it at once) and
+ * running out of memory end the session (see session-slot.ts).
  */
 import ivm from 'isolated-vm'
 import { MAX_OUTPUT_CHUNK, type CellError, type CellResult, type JobSpec, type OutputBody, type Usage } from '../protocol/index.ts'
@@ -23,6 +31,10 @@ import { prepareCell, type PreparedCell } from './transform.ts'
 
 /** How often CPU time is checked against the job's cpuMs. */
 const CPU_POLL_MS = 25
+/** A session call's timeout counts from when the call starts running, a little after it was made. */
+const WALL_SLACK_MS = 5
+/** What isolated-vm rejects a call with when its `timeout` stopped it. */
+const TIMED_OUT = 'Script execution timed out.'
 /** Reading heap statistics costs about 0.1 ms; a burst of short jobs shares one reading. */
 const HEAP_READ_EVERY_MS = 100
 
@@ -41,6 +53,12 @@ export interface Engine {
   prelude: ivm.Script
   /** The isolate's heap in use when last read, and when (performance.now()). */
   heap: { bytes: number; readAt: number }
+}
+
+/** A context that outlives its cells: the session's, with the prelude's `enter` already run in it. */
+export interface SessionScope {
+  context: ivm.Context
+  enter: ivm.Reference<Enter>
 }
 
 export interface RunningCell {
@@ -66,8 +84,8 @@ interface HostTimer {
  *   const cell = runCell(engine, job, (output) => send(output))
  *   const end = await cell.ended // { status: 'done', result: { text: '2', json: 2 }, usage }
  */
-export function runCell(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void): RunningCell {
-  return new CellRun(engine, job, onOutput)
+export function runCell(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void, scope?: SessionScope): RunningCell {
+  return new CellRun(engine, job, onOutput, scope)
 }
 
 class CellRun implements RunningCell {
@@ -83,6 +101,8 @@ class CellRun implements RunningCell {
   #cpuNs = 0n
   #context: ivm.Context | undefined
   #enter: ivm.Reference<Enter> | undefined
+  /** The session's context, kept when the cell ends; undefined for a cell in a fresh context. */
+  readonly #scope: SessionScope | undefined
   /** Calls into the isolate not yet returned; the isolate is idle at 0. */
   #busy = 0
   readonly #timers = new Map<number, HostTimer>()
@@ -94,22 +114,23 @@ class CellRun implements RunningCell {
   readonly #wallTimer: NodeJS.Timeout
   readonly #cpuTimer: NodeJS.Timeout
 
-  constructor(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void) {
+  constructor(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void, scope: SessionScope | undefined) {
     this.ended = new Promise((resolve) => (this.#resolve = resolve))
     this.#engine = engine
     this.#isolate = engine.isolate
     this.#job = job
     this.#onOutput = onOutput
+    this.#scope = scope
     this.#cpuAtStart = engine.isolate.cpuTime
-    this.#prepared = prepareCell(job.code)
+    this.#prepared = prepareCell(job.code, { session: scope !== undefined })
     const { wallMs, cpuMs } = job.limits
     this.#wallTimer = setTimeout(() => this.#stop('timeout', 'WallTimeExceeded', `the cell ran longer than its wall time limit of ${wallMs} ms`), wallMs)
     this.#cpuTimer = setInterval(() => {
       if (this.#cpuUsed() > BigInt(cpuMs) * 1_000_000n) this.#stop('timeout', 'CpuLimitExceeded', `the cell used more than its CPU time limit of ${cpuMs} ms`)
     }, CPU_POLL_MS)
     try {
-      this.#context = engine.isolate.createContextSync()
-      this.#enter = engine.prelude.runSync(this.#context, { reference: true }) as ivm.Reference<Enter>
+      this.#context = scope?.context ?? engine.isolate.createContextSync()
+      this.#enter = scope?.enter ?? (engine.prelude.runSync(this.#context, { reference: true }) as ivm.Reference<Enter>)
     } catch (error) {
       this.#crashed(error)
       return
@@ -125,8 +146,7 @@ class CellRun implements RunningCell {
 
   #call(call: EnterCall, afterwards?: () => void): void {
     this.#busy++
-    // eslint-disable-next-line prefer-spread -- ivm's Reference.apply, not Function.prototype.apply
-    this.#enter!.apply(undefined, call).then(
+    this.#enter!.apply(undefined, call, this.#scope && { timeout: this.#timeLeftMs() }).then(
       () => {
         this.#busy--
         if (!this.#done) afterwards?.()
@@ -202,11 +222,27 @@ class CellRun implements RunningCell {
     })
   }
 
-  /** A limit or a cancel: stop code that is still running, and end now. */
+  /**
+   * What is left of the cell's wall and CPU time, as the `timeout` of a call
+   * into a session's context. While a call runs, CPU time grows no faster
+   * than wall time, so it ends before either limit is overrun.
+   */
+  #timeLeftMs(): number {
+    const { wallMs, cpuMs } = this.#job.limits
+    const wallLeft = wallMs - (performance.now() - this.#startedAt)
+    const cpuLeft = cpuMs - Number(this.#cpuUsed()) / 1e6
+    return Math.max(1, Math.ceil(Math.min(wallLeft, cpuLeft)))
+  }
+
+  /**
+   * A limit or a cancel: stop code that is still running, and end now. In a
+   * session, code still running past a limit is being stopped by its call's
+   * timeout (see #timeLeftMs), which keeps the context; a cancel cannot wait.
+   */
   #stop(status: CellStatus, name?: string, message?: string): void {
     if (this.#done) return
     this.#cpuUsed() // read while the isolate still exists
-    if (this.#busy > 0) this.#isolate.dispose()
+    if (this.#busy > 0 && (this.#scope === undefined || status === 'cancelled')) this.#isolate.dispose()
     this.#finish({ status, ...(name !== undefined && { error: { name, message: message ?? name } }) })
   }
 
@@ -219,6 +255,10 @@ class CellRun implements RunningCell {
   #crashed(thrown: unknown): void {
     if (this.#done) return
     if (!this.#isolate.isDisposed) {
+      if (this.#scope !== undefined && thrown instanceof Error && thrown.message === TIMED_OUT) {
+        this.#stop('timeout', ...this.#limitHit())
+        return
+      }
       const error =
         thrown instanceof Error
           ? cellError(thrown.name, thrown.message, thrown.stack, this.#job.code, this.#prepared.shifts)
@@ -247,11 +287,20 @@ class CellRun implements RunningCell {
       heapBytes: this.#heapBytes(outcome),
       outputBytes: this.#outputBytes,
     }
-    if (!this.#isolate.isDisposed) {
+    if (!this.#isolate.isDisposed && this.#scope === undefined) {
       this.#enter?.release()
       this.#context?.release()
     }
     this.#resolve({ ...outcome, usage })
+  }
+
+  /** Which time limit a session call's timeout stood for. */
+  #limitHit(): [name: string, message: string] {
+    const { wallMs, cpuMs } = this.#job.limits
+    // The timeout was what was left of one of them: the wall limit if that much wall time has gone.
+    return performance.now() - this.#startedAt >= wallMs - WALL_SLACK_MS
+      ? ['WallTimeExceeded', `the cell ran longer than its wall time limit of ${wallMs} ms`]
+      : ['CpuLimitExceeded', `the cell used more than its CPU time limit of ${cpuMs} ms`]
   }
 
   /** CPU time of this job so far; the last reading once the isolate is gone. */

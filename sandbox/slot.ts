@@ -51,17 +51,27 @@ export class Slot {
     const engine = this.#engine
     if (engine && !engine.isolate.isDisposed && engine.memoryMb === memoryMb) return engine
     if (engine && !engine.isolate.isDisposed) engine.isolate.dispose()
-    const isolate = new ivm.Isolate({
-      memoryLimit: memoryMb,
-      // isolated-vm's advice: V8 has lost control of the isolate, so end the
-      // process; the dispatcher replaces it and accounts for its jobs.
-      onCatastrophicError: (message) => {
-        console.error(`sandbox: catastrophic isolate error: ${message}`)
-        process.abort()
-      },
-    })
-    const prelude = isolate.compileScriptSync(this.#prelude, { filename: PRELUDE_FILENAME })
-    this.#engine = { isolate, prelude, memoryMb, heap: { bytes: 0, readAt: -Infinity } }
+    this.#engine = createEngine(this.#prelude, memoryMb)
     return this.#engine
   }
+}
+
+/**
+ * A new isolate with the prelude compiled in it.
+ *
+ * @example
+ *   const engine = createEngine(await buildPrelude(), 64)
+ */
+export function createEngine(preludeSource: string, memoryMb: number): Engine & { memoryMb: number } {
+  const isolate = new ivm.Isolate({
+    memoryLimit: memoryMb,
+    // isolated-vm's advice: V8 has lost control of the isolate, so end the
+    // process; the dispatcher replaces it and accounts for its jobs.
+    onCatastrophicError: (message) => {
+      console.error(`sandbox: catastrophic isolate error: ${message}`)
+      process.abort()
+    },
+  })
+  const prelude = isolate.compileScriptSync(preludeSource, { filename: PRELUDE_FILENAME })
+  return { isolate, prelude, memoryMb, heap: { bytes: 0, readAt: -Infinity } }
 }

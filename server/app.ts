@@ -17,6 +17,8 @@ import type { JobService } from './jobs.ts'
 import { cellEventRoutes } from './routes/cell-events.ts'
 import { cellRoutes } from './routes/cells.ts'
 import { healthRoutes } from './routes/health.ts'
+import { sessionRoutes } from './routes/sessions.ts'
+import { SessionService } from './sessions.ts'
 import { DEFAULT_WEB_ROOT, isPageRequest, webClient } from './routes/web.ts'
 import { workerRoutes } from './routes/workers.ts'
 
@@ -41,6 +43,7 @@ export interface AppOptions {
  */
 export function createApp(options: AppOptions): Hono {
   const { jobs } = options
+  const sessions = new SessionService(jobs)
   const app = new Hono()
 
   // First, so preflight requests are answered before any other rule looks at them.
@@ -65,7 +68,8 @@ export function createApp(options: AppOptions): Hono {
     },
   }))
 
-  app.route(`${API_BASE}/cells`, cellRoutes(jobs))
+  app.route(`${API_BASE}/cells`, cellRoutes(jobs, sessions))
+  app.route(`${API_BASE}/sessions`, sessionRoutes(sessions))
   app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: options.heartbeatMs, pollMs: options.pollMs }))
   app.route(`${API_BASE}/health`, healthRoutes(jobs.store, jobs.link))
   app.route(`${API_BASE}/workers`, workerRoutes(jobs.link))
@@ -105,6 +109,7 @@ function codeOfStatus(status: number): ErrorCode {
     case 404: return 'not_found'
     case 405: return 'method_not_allowed'
     case 409: return 'conflict'
+    case 429: return 'too_many_sessions'
     case 413: return 'payload_too_large'
     case 415: return 'unsupported_media_type'
     default: return 'bad_request'

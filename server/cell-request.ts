@@ -6,7 +6,7 @@
  * rather than a silently ignored wish.
  */
 import { z } from 'zod'
-import { MAX_CODE_BYTES, MAX_LIMITS, MIN_MEMORY_MB, MIN_TIME_MS } from '../protocol/index.ts'
+import { MAX_CODE_BYTES, MAX_LIMITS, MIN_MEMORY_MB, MIN_TIME_MS, sessionIdSchema } from '../protocol/index.ts'
 import { ApiError } from './errors.ts'
 import type { CellInput } from './jobs.ts'
 
@@ -15,6 +15,8 @@ export const cellRequestSchema = z.strictObject({
   /** The cell's wall time limit (limits.wallMs). */
   timeoutMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.wallMs).optional(),
   memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_LIMITS.memoryMb).optional(),
+  /** Run in this session's context (POST /api/v1/sessions made it). */
+  session: sessionIdSchema.optional(),
 })
 
 /**

@@ -12,10 +12,16 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  /** A cell was sent to a session that has ended; the message says why it ended. */
+  | 'session_ended'
+  /** The client has as many active sessions as it may (config sessions.maxPerClient). */
+  | 'too_many_sessions'
   | 'unavailable'
   | 'internal'
 
-const STATUS: Record<ErrorCode, 400 | 404 | 405 | 409 | 413 | 415 | 500 | 503> = {
+type ErrorStatus = 400 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503
+
+const STATUS: Record<ErrorCode, ErrorStatus> = {
   bad_request: 400,
   invalid_json: 400,
   validation_failed: 400,
@@ -24,13 +30,15 @@ const STATUS: Record<ErrorCode, 400 | 404 | 405 | 409 | 413 | 415 | 500 | 503> =
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  session_ended: 409,
+  too_many_sessions: 429,
   unavailable: 503,
   internal: 500,
 }
 
 export class ApiError extends Error {
   override name = 'ApiError'
-  readonly status: 400 | 404 | 405 | 409 | 413 | 415 | 500 | 503
+  readonly status: ErrorStatus
 
   constructor(readonly code: ErrorCode, message: string) {
     super(message)

@@ -2,10 +2,13 @@
  * What keeps every job moving to a terminal state when processes come and
  * go: recovery when a dispatcher boot is seen for the first time (this
  * server just started, or the dispatcher restarted), and a periodic sweep
- * that ends jobs nobody will ever finish.
+ * that ends jobs nobody will ever finish, and sessions past their time.
+ * A session whose running cell is lost this way has lost its context too,
+ * so it ends with the cell.
  */
 import type { CellError, ServerMessage } from '../protocol/index.ts'
 import { jobSpecOf, type JobService } from './jobs.ts'
+import { expireSessions } from './sessions.ts'
 import { LIVE_STATUSES, type JobRecord, type JobUpdate } from './store/port.ts'
 
 /**
@@ -21,6 +24,7 @@ export async function recoverAfterBoot(service: JobService, bootId: string): Pro
   if (orphans.length === 0) return
   const error: CellError = { name: 'DispatcherLost', message: 'the dispatcher running this cell restarted; the cell was lost' }
   await service.commit(orphans.map((job) => loseJob(job, error, Date.now())))
+  await endSessionsOf(service, orphans, 'the dispatcher holding this session restarted; its context was lost')
 }
 
 /**
@@ -38,6 +42,7 @@ export async function sweepStaleJobs(service: JobService, now = Date.now()): Pro
   if (stale.length === 0) return 0
   const results = await service.commit(stale.map((job) => loseJob(job, staleError(job), now)))
   service.link.send(stale.map((job) => ({ type: 'cancel', jobId: job.id })))
+  await endSessionsOf(service, stale.filter((job) => job.status === 'running'), 'a cell of this session ran far past its time limit and was lost, with the session\'s context')
   return results.filter((r) => r.transitioned).length
 }
 
@@ -52,12 +57,19 @@ export function startSweep(service: JobService, intervalMs: number): () => void 
   const timer = setInterval(() => {
     if (running) return
     running = true
-    sweepStaleJobs(service)
+    Promise.all([sweepStaleJobs(service), expireSessions(service)])
       .catch((err: Error) => service.log(`cellgate: sweep failed: ${err.message}`))
       .finally(() => (running = false))
   }, intervalMs)
   timer.unref()
   return () => clearInterval(timer)
+}
+
+async function endSessionsOf(service: JobService, lost: readonly JobRecord[], reason: string): Promise<void> {
+  const ids = new Set(lost.flatMap((job) => (job.session ? [job.session.id] : [])))
+  for (const id of ids) {
+    if (await service.store.endSession(id, Date.now(), reason)) service.link.send([{ type: 'endSession', session: id }])
+  }
 }
 
 function loseJob(job: JobRecord, error: CellError, now: number): JobUpdate {

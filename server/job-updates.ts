@@ -22,6 +22,8 @@ export interface BatchPlan {
   acks: Ack[]
   /** Boot id of the last welcome in the batch, if any. */
   welcomeBoot: string | null
+  /** Sessions the dispatcher says have lost their context, with why. */
+  sessionsEnded: { session: string; reason: string }[]
 }
 
 /**
@@ -35,6 +37,7 @@ export function planBatch(messages: readonly DispatcherMessage[], now: number): 
   const open = new Map<string, JobUpdate>()
   const upTo = new Map<string, number>()
   let welcomeBoot: string | null = null
+  const sessionsEnded: BatchPlan['sessionsEnded'] = []
 
   for (const message of messages) {
     if (message.type === 'welcome') {
@@ -43,6 +46,10 @@ export function planBatch(messages: readonly DispatcherMessage[], now: number): 
     }
     // A reply to a request is about no job (the link hands it to its request, not here).
     if (message.type === 'workers') continue
+    if (message.type === 'sessionEnded') {
+      sessionsEnded.push({ session: message.session, reason: message.reason })
+      continue
+    }
     const { jobId } = message
     upTo.set(jobId, Math.max(upTo.get(jobId) ?? 0, message.msgSeq))
     if (message.type === 'output') {
@@ -75,5 +82,5 @@ export function planBatch(messages: readonly DispatcherMessage[], now: number): 
   }
 
   const acks = [...upTo].map(([jobId, seq]) => ({ jobId, upTo: seq }))
-  return { updates, acks, welcomeBoot }
+  return { updates, acks, welcomeBoot, sessionsEnded }
 }

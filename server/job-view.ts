@@ -26,6 +26,8 @@ export interface JobView {
   createdAt: string
   startedAt: string | null
   endedAt: string | null
+  /** The session it ran in; null for a one-off cell. */
+  session: string | null
   links: JobLinks
 }
 
@@ -49,6 +51,7 @@ export function toJobView(job: JobRecord, outputs: Output[]): JobView {
     createdAt: iso(job.createdAt),
     startedAt: job.startedAt === null ? null : iso(job.startedAt),
     endedAt: job.endedAt === null ? null : iso(job.endedAt),
+    session: job.session?.id ?? null,
     links: jobLinks(job.id),
   }
 }

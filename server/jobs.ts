@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { isTerminal } from '../protocol/index.ts'
-import type { CellError, DispatcherMessage, JobSpec, Limits } from '../protocol/index.ts'
+import type { CellError, DispatcherMessage, JobSession, JobSpec, Limits } from '../protocol/index.ts'
 import type { Config } from '../config/schema.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
 import { EventHub } from './event-hub.ts'
@@ -25,12 +25,14 @@ export interface CellInput {
   code: string
   timeoutMs?: number
   memoryMb?: number
+  /** The session to run in (its id); resolved to a JobSession by sessions.ts. */
+  session?: string
 }
 
 export interface JobServiceOptions {
   store: Store
   link: DispatcherLink
-  config: Pick<Config, 'server' | 'dispatcher' | 'limits'>
+  config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'sessions'>
   hub?: EventHub
   log?: (line: string) => void
 }
@@ -50,7 +52,9 @@ export function newJobId(): string {
 }
 
 export function jobSpecOf(job: JobRecord): JobSpec {
-  return { jobId: job.id, code: job.code, limits: job.limits, priority: job.priority }
+  const spec: JobSpec = { jobId: job.id, code: job.code, limits: job.limits, priority: job.priority }
+  if (job.session) spec.session = job.session
+  return spec
 }
 
 /**
@@ -79,8 +83,8 @@ export class JobService {
     this.log = options.log ?? ((line) => console.warn(line))
   }
 
-  /** Stores the job `queued`, then hands it to the dispatcher. */
-  async submit(input: CellInput): Promise<JobRecord> {
+  /** Stores the job `queued`, then hands it to the dispatcher. `session`: the session and cell number it runs as (sessions.ts). */
+  async submit(input: Omit<CellInput, 'session'>, session: JobSession | null = null): Promise<JobRecord> {
     const defaults = this.config.limits
     const limits: Limits = {
       wallMs: input.timeoutMs ?? defaults.wallMs,
@@ -103,6 +107,7 @@ export class JobService {
       usage: null,
       dispatcherBoot: null,
       sandboxId: null,
+      session,
     }
     await this.store.insertJob(job)
     this.link.send([{ type: 'submit', job: jobSpecOf(job) }])
@@ -223,6 +228,11 @@ export class JobService {
           await new Promise((resolve) => setTimeout(resolve, Math.min(STORE_RETRY_MAX_MS, 100 * 2 ** attempt)))
         }
       }
+    }
+    const now = Date.now()
+    for (const { session, reason } of plan.sessionsEnded) {
+      // Not retried: should this be lost, the session's next cell ends `lost` with the same reason, and ends it then.
+      await this.store.endSession(session, now, reason).catch((err: Error) => this.log(`cellgate: ending session ${session} failed: ${err.message}`))
     }
     for (let i = 0; i < plan.acks.length; i += MAX_ACKS) {
       this.link.send([{ type: 'ack', acks: plan.acks.slice(i, i + MAX_ACKS) }])

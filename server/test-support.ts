@@ -23,11 +23,12 @@ export function tempDir(prefix = 'cellgate-server-'): { dir: string; remove: () 
 }
 
 /** A full config for tests: port 0 on loopback, data in `dataDir`. */
-export function testConfig(dataDir: string, overrides: { server?: object; dispatcher?: object; limits?: object } = {}): Config {
+export function testConfig(dataDir: string, overrides: { server?: object; dispatcher?: object; limits?: object; sessions?: object } = {}): Config {
   return configSchema.parse({
     server: { port: 0, host: '127.0.0.1', dataDir, ...overrides.server },
     dispatcher: { ...overrides.dispatcher },
     limits: { ...overrides.limits },
+    sessions: { ...overrides.sessions },
   })
 }
 

@@ -22,6 +22,8 @@ export class Sandbox {
   credits = 0
   /** Jobs it holds: sent `run`, not reported ended. */
   readonly jobs = new Map<string, DispatchJob>()
+  /** Ids of the sessions whose context it holds. */
+  readonly sessions = new Set<string>()
   jobsRun = 0
   /** Set once it is dead to the dispatcher (killed, exited, unreachable). */
   retired: string | null = null
@@ -103,6 +105,13 @@ export class Pool {
   next(): Sandbox | undefined {
     for (const sandbox of this.available) return sandbox
     return undefined
+  }
+
+  /** The sandbox with a free slot holding the fewest sessions, for a new session's first cell. */
+  leastSessions(): Sandbox | undefined {
+    let best: Sandbox | undefined
+    for (const sandbox of this.available) if (!best || sandbox.sessions.size < best.sessions.size) best = sandbox
+    return best
   }
 
   /** The sandbox gave `n` credits (its first credit marks it connected). */

@@ -8,7 +8,8 @@
  *   sandbox DEALER (routing id = sandbox id)          dispatcher ROUTER
  *     credit {credits}          ------------------->  pool.credit
  *     started/output/end {jobId} ----------------->  scheduler (job held by sender only)
- *                               <-------------------  run {job} / cancel {jobId}
+ *     sessionEnded {session}    ------------------->  scheduler (session held by sender only)
+ *                               <-------------------  run {job} / cancel {jobId} / endSession {session}
  */
 import { decode, ProtocolError, sandboxMessageSchema, type SandboxMessage } from '../protocol/index.ts'
 import type { Drops } from './drops.ts'
@@ -48,6 +49,12 @@ export class SandboxLink {
   private handle(sandbox: Sandbox, message: SandboxMessage): void {
     if (message.type === 'credit') {
       this.pool.credit(sandbox, message.credits)
+      return
+    }
+    if (message.type === 'sessionEnded') {
+      if (!this.scheduler.sessionLost(sandbox, message.session, message.reason)) {
+        this.drops.drop('not-assigned', sandbox.id, () => `sessionEnded for session ${message.session}`)
+      }
       return
     }
     const job = sandbox.jobs.get(message.jobId)

@@ -10,12 +10,18 @@
  * - a sandbox that sends more output than the job's outputBytes: the job
  *   ends `error` (OutputLimitExceeded) and is cancelled in the sandbox.
  *
+ * Cells of a session (sessions.ts) go only to the sandbox holding the
+ * session, one at a time, ahead of the common queue. A session cell is never
+ * queued again after its sandbox died: its context died with it, so it ends
+ * `lost`, and so does the session (the server is told with sessionEnded).
+ *
  * It sends nothing itself: frames go out through the functions passed in.
  */
 import { encode, type CellError, type JobEnd, type JobSpec, type MessageOf, type OutputBody, type SandboxMessage } from '../protocol/index.ts'
 import { DispatchJob } from './job.ts'
 import type { Pool, Sandbox } from './pool.ts'
 import { PriorityQueue } from './queue.ts'
+import { SessionTable, type DispatchSession } from './sessions.ts'
 
 /** JobSpec priorities are 0–9. */
 const PRIORITY_LEVELS = 10
@@ -36,6 +42,7 @@ export class Scheduler {
   private readonly jobs = new Map<string, DispatchJob>()
   private readonly byServer = new Map<string, Set<DispatchJob>>()
   private readonly queue = new PriorityQueue<DispatchJob>(PRIORITY_LEVELS)
+  private readonly sessions = new SessionTable()
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -56,8 +63,37 @@ export class Scheduler {
     let mine = this.byServer.get(serverId)
     if (!mine) this.byServer.set(serverId, (mine = new Set()))
     mine.add(job)
-    job.queueHandle = this.queue.push(job, spec.priority)
+    if (spec.session) {
+      const gone = this.sessions.add(job)
+      if (gone !== null) {
+        this.finish(job, { status: 'lost', error: { name: 'SessionEnded', message: gone } })
+        this.options.toServer(serverId, encode({ type: 'sessionEnded', session: spec.session.id, reason: gone }))
+        return true
+      }
+    } else {
+      job.queueHandle = this.queue.push(job, spec.priority)
+    }
     this.pump()
+    return true
+  }
+
+  /**
+   * The server ended the session: its waiting cells end `cancelled`, the
+   * cell in its sandbox is cancelled there, and the sandbox drops the context.
+   */
+  endSession(id: string): void {
+    const session = this.sessions.end(id, 'the session was ended')
+    if (!session) return
+    for (const job of session.waiting) this.finish(job, { status: 'cancelled', error: { name: 'SessionEnded', message: 'the session ended before this cell ran' } })
+    if (session.current) this.cancelInSandbox(session.current)
+    if (session.sandbox && session.sandbox.retired === null) this.options.toSandbox(session.sandbox, encode({ type: 'endSession', session: id }))
+  }
+
+  /** The sandbox holding the session says its context is gone (validated: it holds the session). */
+  sessionLost(sandbox: Sandbox, id: string, reason: string): boolean {
+    const session = this.sessions.get(id)
+    if (session?.sandbox !== sandbox) return false
+    this.loseSession(session, reason)
     return true
   }
 
@@ -66,7 +102,8 @@ export class Scheduler {
     const job = this.jobs.get(jobId)
     if (!job || job.state === 'ended') return
     if (job.state === 'queued') {
-      this.queue.remove(job.queueHandle!)
+      if (job.queueHandle) this.queue.remove(job.queueHandle)
+      else this.sessions.unqueue(job)
       job.queueHandle = null
       this.finish(job, { status: 'cancelled' })
     } else {
@@ -89,26 +126,41 @@ export class Scheduler {
     return this.byServer.get(serverId) ?? []
   }
 
-  /** Hands queued jobs to sandboxes with credits, as long as there are both. */
+  /** Hands queued jobs to sandboxes with credits, as long as there are both; sessions' cells first. */
   pump(): void {
     const { pool } = this.options
+    if (this.sessions.ready.size > 0) this.pumpSessions()
     while (this.queue.size > 0) {
       const sandbox = pool.next()
       if (!sandbox) return
       const job = this.queue.shift()!
       job.queueHandle = null
-      job.state = 'sent'
-      job.sandbox = sandbox
-      job.attempts++
-      pool.assign(sandbox, job)
-      this.options.toSandbox(sandbox, encode({ type: 'run', job: job.spec }))
-      const limitMs = job.spec.limits.wallMs + this.options.graceMs
-      job.deadline = setTimeout(() => {
-        if (job.sandbox !== sandbox) return
-        this.options.log(`job ${job.id} not ended ${limitMs} ms after it was sent to ${sandbox.id}: killing that sandbox`)
-        pool.retire(sandbox, `job ${job.id} did not end within its wall time + ${this.options.graceMs} ms grace`)
-      }, limitMs)
+      this.send(sandbox, job)
     }
+  }
+
+  /** Each session with a cell ready sends it to its own sandbox when that has a free slot (a new session: to the least loaded). */
+  private pumpSessions(): void {
+    for (const session of this.sessions.ready) {
+      const sandbox = session.sandbox ?? this.options.pool.leastSessions()
+      if (!sandbox || sandbox.free === 0) continue
+      this.send(sandbox, this.sessions.take(session, sandbox))
+    }
+  }
+
+  private send(sandbox: Sandbox, job: DispatchJob): void {
+    const { pool } = this.options
+    job.state = 'sent'
+    job.sandbox = sandbox
+    job.attempts++
+    pool.assign(sandbox, job)
+    this.options.toSandbox(sandbox, encode({ type: 'run', job: job.spec }))
+    const limitMs = job.spec.limits.wallMs + this.options.graceMs
+    job.deadline = setTimeout(() => {
+      if (job.sandbox !== sandbox) return
+      this.options.log(`job ${job.id} not ended ${limitMs} ms after it was sent to ${sandbox.id}: killing that sandbox`)
+      pool.retire(sandbox, `job ${job.id} did not end within its wall time + ${this.options.graceMs} ms grace`)
+    }, limitMs)
   }
 
   // ---- what the sandbox holding the job reports (already validated) ----
@@ -137,14 +189,20 @@ export class Scheduler {
     this.leaveSandbox(job)
     this.options.pool.release(sandbox, job.id)
     if (job.state !== 'ended') this.finish(job, { status: end.status, result: end.result, error: end.error, usage: end.usage })
+    // The sandbox may have had a free slot already, so no onFree will come for the session's next cell.
+    if (job.spec.session && this.sessions.left(job)) this.pump()
   }
 
   /** The sandbox is dead: its jobs are queued again or end, as the rules say. */
   sandboxRetired(sandbox: Sandbox, reason: string): void {
+    const sessionLost = `the sandbox holding this session died (${reason})`
     for (const job of sandbox.jobs.values()) {
       this.leaveSandbox(job)
       if (job.state === 'ended') continue
-      if (job.state === 'running') {
+      if (job.spec.session) {
+        // Sent or running, its session's context is gone: running it elsewhere would run it in an empty one.
+        this.finish(job, { status: 'lost', error: lostError(`${sessionLost}; the session ended`) })
+      } else if (job.state === 'running') {
         this.finish(job, { status: 'lost', error: lostError(`the sandbox process running this cell died (${reason})`) })
       } else if (job.cancelRequested) {
         this.finish(job, { status: 'cancelled' })
@@ -156,6 +214,7 @@ export class Scheduler {
       }
     }
     sandbox.jobs.clear()
+    for (const id of [...sandbox.sessions]) this.loseSession(this.sessions.get(id)!, sessionLost)
     this.pump()
   }
 
@@ -178,6 +237,13 @@ export class Scheduler {
 
   private finish(job: DispatchJob, end: JobEnd): void {
     this.options.toServer(job.serverId, job.end(end))
+  }
+
+  /** The session's context is gone: its waiting cells end `lost`, and its server is told. */
+  private loseSession(session: DispatchSession, reason: string): void {
+    this.sessions.end(session.id, reason)
+    for (const job of session.waiting) this.finish(job, { status: 'lost', error: { name: 'SessionEnded', message: reason } })
+    this.options.toServer(session.serverId, encode({ type: 'sessionEnded', session: session.id, reason }))
   }
 }
 

@@ -11,6 +11,8 @@
  *                               <------------------  [replayed started/output/end…]
  *     submit {job}              ------------------>  scheduler.submit (repeat: ignored)
  *     cancel {jobId}            ------------------>  scheduler.cancel
+ *     endSession {session}      ------------------>  scheduler.endSession (its cells cancelled, its sandbox told)
+ *                               <------------------  sessionEnded {session, reason}  (context lost; not retained)
  *                               <------------------  started / output / end {msgSeq}
  *     ack {acks: [{jobId, upTo}]} ---------------->  ledger drops ≤ upTo
  *     workers {requestId}       ------------------>  (pool + launcher hosts, now)
@@ -115,6 +117,9 @@ export class ServerLink {
         break
       case 'ack':
         for (const { jobId, upTo } of message.acks) scheduler.ack(peer.serverId, jobId, upTo)
+        break
+      case 'endSession':
+        scheduler.endSession(message.session)
         break
       case 'workers':
         this.options.send(peer.serverId, encode({ type: 'workers', requestId: message.requestId, ...this.options.workers() } satisfies DispatcherMessage))

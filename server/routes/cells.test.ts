@@ -69,6 +69,7 @@ describe('POST /api/v1/cells', () => {
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       startedAt: null,
       endedAt: null,
+      session: null,
       links: body.links,
     })
   })

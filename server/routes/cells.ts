@@ -7,6 +7,10 @@
  *   GET  /:id            the job with its outputs
  *   POST /:id/cancel     202 with the job, or 200 if it had already ended
  *
+ * With `session: id` in the body the cell runs in that session's context
+ * (see sessions.ts): 404 for an unknown session, 409 session_ended for one
+ * that has ended, 400 if it also asks for memoryMb (the session's is used).
+ *
  * The event stream of a cell is in cell-events.ts.
  */
 import { Hono } from 'hono'
@@ -16,6 +20,7 @@ import { ApiError } from '../errors.ts'
 import { jobLinks } from '../job-view.ts'
 import type { JobService } from '../jobs.ts'
 import { readJsonBody } from '../request-body.ts'
+import type { SessionService } from '../sessions.ts'
 
 /** Parses a cell id from the path; anything that cannot be an id is simply not found. */
 export function cellId(raw: string): string {
@@ -31,12 +36,19 @@ export function notFound(id: string): ApiError {
  * @example
  *   app.route('/api/v1/cells', cellRoutes(jobs))
  */
-export function cellRoutes(jobs: JobService): Hono {
+export function cellRoutes(jobs: JobService, sessions: SessionService): Hono {
   const app = new Hono()
 
   app.post('/', async (c) => {
-    const input = checkCellRequest(await readJsonBody(c, cellRequestSchema))
-    const job = await jobs.submit(input)
+    const { session: sessionId, ...input } = checkCellRequest(await readJsonBody(c, cellRequestSchema))
+    let job
+    if (sessionId === undefined) {
+      job = await jobs.submit(input)
+    } else {
+      if (input.memoryMb !== undefined) throw new ApiError('validation_failed', 'memoryMb: a session\'s cells all run with the memoryMb given when the session was created')
+      const { session, memoryMb } = await sessions.nextCell(sessionId)
+      job = await jobs.submit({ ...input, memoryMb }, session)
+    }
     const links = jobLinks(job.id)
     c.header('Location', links.self)
     const wait = c.req.query('wait')

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Output } from '../../protocol/index.ts'
-import { LIVE_STATUSES as LIVE, type JobRecord, type Store } from './port.ts'
+import { LIVE_STATUSES as LIVE, type JobRecord, type SessionRecord, type Store } from './port.ts'
 
 export interface StoreUnderTest {
   /** A fresh, empty store, not yet opened. */
@@ -36,6 +36,25 @@ export function sampleJob(overrides: Partial<JobRecord> = {}): JobRecord {
     usage: null,
     dispatcherBoot: null,
     sandboxId: null,
+    session: null,
+    ...overrides,
+  }
+}
+
+/** A valid active session record. */
+export function sampleSession(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  counter += 1
+  return {
+    id: `ses${String(counter).padStart(5, '0')}${Math.random().toString(36).slice(2, 8)}`,
+    status: 'active',
+    owner: 'anonymous',
+    client: '127.0.0.1',
+    memoryMb: 64,
+    createdAt: 1_700_000_000_000 + counter,
+    lastUsedAt: 1_700_000_000_000 + counter,
+    endedAt: null,
+    endReason: null,
+    cells: 0,
     ...overrides,
   }
 }
@@ -212,6 +231,60 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       expect((await store.findJobsByStatus(['queued', 'running'], 2)).map((j) => j.id)).toEqual([running.id, older.id])
       expect(await store.findJobsByStatus(['lost'])).toEqual([])
       expect(await store.findJobsByStatus(['running'])).toEqual([running])
+    })
+
+    it('stores a session and returns it as given; null for an unknown id', async () => {
+      const session = sampleSession({ client: '::1', memoryMb: 128 })
+      expect(await store.insertSession(session, 5)).toBe(true)
+      expect(await store.getSession(session.id)).toEqual(session)
+      expect(await store.getSession('nosuchsession')).toBeNull()
+    })
+
+    it('refuses a session past the client\'s limit of active ones; ended ones and other clients do not count', async () => {
+      const mine = [sampleSession({ client: 'a' }), sampleSession({ client: 'a' })]
+      for (const s of mine) expect(await store.insertSession(s, 2)).toBe(true)
+      expect(await store.insertSession(sampleSession({ client: 'b' }), 2)).toBe(true)
+      const third = sampleSession({ client: 'a' })
+      expect(await store.insertSession(third, 2)).toBe(false)
+      expect(await store.getSession(third.id)).toBeNull()
+      await store.endSession(mine[0]!.id, 5, 'done')
+      expect(await store.insertSession(third, 2)).toBe(true)
+    })
+
+    it('numbers the cells of an active session and records when it was used; not once it ended', async () => {
+      const session = sampleSession()
+      await store.insertSession(session, 5)
+      const uses = await Promise.all([store.useSession(session.id, 10), store.useSession(session.id, 10)])
+      expect(uses.map((u) => u?.cells).sort()).toEqual([1, 2])
+      expect((await store.useSession(session.id, 20))).toEqual({ ...session, cells: 3, lastUsedAt: 20 })
+      expect(await store.endSession(session.id, 30, 'deleted')).toBe(true)
+      expect(await store.endSession(session.id, 40, 'again')).toBe(false)
+      expect(await store.useSession(session.id, 50)).toBeNull()
+      expect(await store.useSession('nosuchsession', 50)).toBeNull()
+      expect(await store.getSession(session.id)).toEqual({ ...session, cells: 3, lastUsedAt: 20, status: 'ended', endedAt: 30, endReason: 'deleted' })
+    })
+
+    it('finds active sessions idle or too old, oldest use first', async () => {
+      const idle = sampleSession({ createdAt: 500, lastUsedAt: 500 })
+      const old = sampleSession({ createdAt: 100, lastUsedAt: 900 })
+      const fresh = sampleSession({ createdAt: 800, lastUsedAt: 900 })
+      const over = sampleSession({ createdAt: 100, lastUsedAt: 100, status: 'ended', endedAt: 200, endReason: 'x' })
+      for (const s of [idle, old, fresh, over]) await store.insertSession(s, 10)
+      expect((await store.findExpiredSessions(600, 200)).map((s) => s.id)).toEqual([idle.id, old.id])
+      expect((await store.findExpiredSessions(600, 200, 1)).map((s) => s.id)).toEqual([idle.id])
+      expect(await store.findExpiredSessions(0, 0)).toEqual([])
+    })
+
+    it('keeps a job\'s session and lists a session\'s cells in order', async () => {
+      const session = sampleSession()
+      const second = sampleJob({ session: { id: session.id, cell: 2 } })
+      const first = sampleJob({ session: { id: session.id, cell: 1 } })
+      await store.insertJob(second)
+      await store.insertJob(first)
+      await store.insertJob(sampleJob())
+      expect(await store.getJob(second.id)).toEqual(second)
+      expect(await store.getSessionCells(session.id)).toEqual([first.id, second.id])
+      expect(await store.getSessionCells('nosuchsession')).toEqual([])
     })
 
     it('keeps jobs and outputs across close and reopen', async (ctx) => {

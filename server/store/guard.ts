@@ -34,5 +34,11 @@ export function guardStore(store: Store): Store {
     getOutputs: guard((jobId, afterSeq) => store.getOutputs(jobId, afterSeq)),
     findJobsByStatus: guard((statuses, limit) => store.findJobsByStatus(statuses, limit)),
     apply: guard((updates) => store.apply(updates)),
+    insertSession: guard((session, maxActive) => store.insertSession(session, maxActive)),
+    getSession: guard((id) => store.getSession(id)),
+    useSession: guard((id, now) => store.useSession(id, now)),
+    endSession: guard((id, now, reason) => store.endSession(id, now, reason)),
+    findExpiredSessions: guard((usedBefore, createdBefore, limit) => store.findExpiredSessions(usedBefore, createdBefore, limit)),
+    getSessionCells: guard((id) => store.getSessionCells(id)),
   }
 }

@@ -10,10 +10,12 @@
  *   which FerretDB refuses in documents and MongoDB only half supports.
  * - Outputs are one small document each, `{jobId, seq, stream, mime, data}`,
  *   with a unique index on (jobId, seq) that makes inserting them idempotent.
+ * - A session is one document, its id its `_id`; a job names its session as
+ *   `session: {id, cell}` (null for a one-off cell).
  */
 import type { ObjectId } from 'mongodb'
-import type { CellError, CellResult, JobStatus, Limits, Output, Usage } from '../../protocol/index.ts'
-import type { JobPatch, JobRecord } from './port.ts'
+import type { CellError, CellResult, JobSession, JobStatus, Limits, Output, Usage } from '../../protocol/index.ts'
+import type { JobPatch, JobRecord, SessionRecord } from './port.ts'
 
 export interface JobDoc {
   _id: string
@@ -30,6 +32,8 @@ export interface JobDoc {
   usage: Usage | null
   dispatcherBoot: string | null
   sandboxId: string | null
+  /** Absent in documents written before sessions existed. */
+  session?: JobSession | null
   /** The apply() round that made the job's last transition (see mongo-apply-plan.ts). */
   applyId?: ObjectId
 }
@@ -60,6 +64,7 @@ export function toJobDoc(job: JobRecord): JobDoc {
     usage: job.usage,
     dispatcherBoot: job.dispatcherBoot,
     sandboxId: job.sandboxId,
+    session: job.session,
   }
 }
 
@@ -79,6 +84,40 @@ export function fromJobDoc(doc: JobDoc): JobRecord {
     usage: doc.usage,
     dispatcherBoot: doc.dispatcherBoot,
     sandboxId: doc.sandboxId,
+    session: doc.session ?? null,
+  }
+}
+
+export interface SessionDoc {
+  _id: string
+  status: SessionRecord['status']
+  owner: string
+  client: string
+  memoryMb: number
+  createdAt: Date
+  lastUsedAt: Date
+  endedAt: Date | null
+  endReason: string | null
+  cells: number
+}
+
+export function toSessionDoc(session: SessionRecord): SessionDoc {
+  const { id, createdAt, lastUsedAt, endedAt, ...rest } = session
+  return { _id: id, ...rest, createdAt: new Date(createdAt), lastUsedAt: new Date(lastUsedAt), endedAt: toDate(endedAt) }
+}
+
+export function fromSessionDoc(doc: SessionDoc): SessionRecord {
+  return {
+    id: doc._id,
+    status: doc.status,
+    owner: doc.owner,
+    client: doc.client,
+    memoryMb: doc.memoryMb,
+    createdAt: doc.createdAt.getTime(),
+    lastUsedAt: doc.lastUsedAt.getTime(),
+    endedAt: doc.endedAt?.getTime() ?? null,
+    endReason: doc.endReason,
+    cells: doc.cells,
   }
 }
 

@@ -37,8 +37,8 @@
 import { MongoBulkWriteError, MongoClient, ObjectId, type Collection, type Document, type MongoClientOptions, type OptionalUnlessRequiredId } from 'mongodb'
 import type { JobStatus, Output } from '../../protocol/index.ts'
 import { planApply, type JobWrite } from './mongo-apply-plan.ts'
-import { fromJobDoc, OUTPUT_PROJECTION, patchToSet, toJobDoc, toOutputDoc, type JobDoc, type OutputDoc } from './mongo-docs.ts'
-import type { JobRecord, JobUpdate, Store, StoreHealth, UpdateResult } from './port.ts'
+import { fromJobDoc, fromSessionDoc, OUTPUT_PROJECTION, patchToSet, toJobDoc, toOutputDoc, toSessionDoc, type JobDoc, type OutputDoc, type SessionDoc } from './mongo-docs.ts'
+import type { JobRecord, JobUpdate, SessionRecord, Store, StoreHealth, UpdateResult } from './port.ts'
 
 export const DEFAULT_MONGODB_DB = 'cellgate'
 
@@ -77,8 +77,11 @@ export class MongoStore implements Store {
   readonly dbName: string
   private readonly jobs: Collection<JobDoc>
   private readonly outputs: Collection<OutputDoc>
+  private readonly sessions: Collection<SessionDoc>
   /** The tail of the apply() calls in flight, which run one after the other. */
   private applying: Promise<unknown> = Promise.resolve()
+  /** The tail of the useSession() calls in flight, which also run one after the other. */
+  private using: Promise<unknown> = Promise.resolve()
   private closed = false
 
   constructor(options: MongoStoreOptions) {
@@ -102,15 +105,18 @@ export class MongoStore implements Store {
     const db = this.client.db(this.dbName)
     this.jobs = db.collection<JobDoc>('jobs')
     this.outputs = db.collection<OutputDoc>('outputs')
+    this.sessions = db.collection<SessionDoc>('sessions')
   }
 
   async open(): Promise<void> {
     await this.client.connect()
-    // createIndexes with the same names and keys is a no-op, so open() may run on every start.
-    await Promise.all([
-      this.jobs.createIndexes([{ key: { status: 1, createdAt: 1 }, name: 'status_createdAt' }]),
-      this.outputs.createIndexes([{ key: { jobId: 1, seq: 1 }, name: 'jobId_seq', unique: true }]),
-    ])
+    // createIndex with the same name and keys is a no-op, so open() may run on every start. One index per
+    // call, one after the other: FerretDB drops the connection when asked again for several at once.
+    await this.jobs.createIndex({ status: 1, createdAt: 1 }, { name: 'status_createdAt' })
+    await this.jobs.createIndex({ 'session.id': 1, 'session.cell': 1 }, { name: 'session_cell' })
+    await this.outputs.createIndex({ jobId: 1, seq: 1 }, { name: 'jobId_seq', unique: true })
+    await this.sessions.createIndex({ client: 1, status: 1 }, { name: 'client_status' })
+    await this.sessions.createIndex({ status: 1, lastUsedAt: 1 }, { name: 'status_lastUsedAt' })
   }
 
   async close(): Promise<void> {
@@ -157,6 +163,56 @@ export class MongoStore implements Store {
     const run = this.applying.then(() => this.applyNow(updates))
     this.applying = run.catch(() => undefined)
     return run
+  }
+
+  /** Counts, then inserts: two creations racing on several web instances may both pass (see the port). */
+  async insertSession(session: SessionRecord, maxActive: number): Promise<boolean> {
+    if (await this.sessions.countDocuments({ client: session.client, status: 'active' }) >= maxActive) return false
+    await this.sessions.insertOne(toSessionDoc(session), MAJORITY)
+    return true
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const doc = await this.sessions.findOne({ _id: id })
+    return doc ? fromSessionDoc(doc) : null
+  }
+
+  /** One at a time, as `apply`: on FerretDB an update is not atomic, and two cells must never get the same number. */
+  async useSession(id: string, now: number): Promise<SessionRecord | null> {
+    const run = this.using.then(() => this.useSessionNow(id, now))
+    this.using = run.catch(() => undefined)
+    return run
+  }
+
+  private async useSessionNow(id: string, now: number): Promise<SessionRecord | null> {
+    const doc = await this.sessions.findOneAndUpdate(
+      { _id: id, status: 'active' },
+      { $inc: { cells: 1 }, $set: { lastUsedAt: new Date(now) } },
+      { returnDocument: 'after', ...MAJORITY },
+    )
+    return doc ? fromSessionDoc(doc) : null
+  }
+
+  async endSession(id: string, now: number, reason: string): Promise<boolean> {
+    const result = await this.sessions.updateOne(
+      { _id: id, status: 'active' },
+      { $set: { status: 'ended', endedAt: new Date(now), endReason: reason } },
+      MAJORITY,
+    )
+    return result.modifiedCount === 1
+  }
+
+  async findExpiredSessions(usedBefore: number, createdBefore: number, limit?: number): Promise<SessionRecord[]> {
+    const cursor = this.sessions
+      .find({ status: 'active', $or: [{ lastUsedAt: { $lt: new Date(usedBefore) } }, { createdAt: { $lt: new Date(createdBefore) } }] })
+      .sort({ lastUsedAt: 1, _id: 1 })
+    if (limit !== undefined) cursor.limit(limit)
+    return (await cursor.toArray()).map(fromSessionDoc)
+  }
+
+  async getSessionCells(id: string): Promise<string[]> {
+    const docs = await this.jobs.find({ 'session.id': id }).sort({ 'session.cell': 1 }).project<{ _id: string }>({ _id: 1 }).toArray()
+    return docs.map((d) => d._id)
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * The store port: everything the web tier keeps (jobs and their outputs)
- * goes through this interface. Adapters: SQLite (embedded default, sqlite.ts)
+ * The store port: everything the web tier keeps (jobs and their outputs,
+ * sessions) goes through this interface. Adapters: SQLite (embedded default, sqlite.ts)
  * and MongoDB (production). Every promise made here is tested against every
  * adapter by the contract suite in contract.ts.
  *
@@ -8,7 +8,7 @@
  * one tick and hands it over as one `apply` call, which an adapter runs as
  * one transaction (SQLite) or one bulk write (MongoDB).
  */
-import type { CellError, CellResult, JobStatus, Limits, Output, Usage } from '../../protocol/index.ts'
+import type { CellError, CellResult, JobSession, JobStatus, Limits, Output, Usage } from '../../protocol/index.ts'
 
 export interface JobRecord {
   id: string
@@ -27,6 +27,30 @@ export interface JobRecord {
   /** The dispatcher boot that started the job; a running job from another boot was lost with it. */
   dispatcherBoot: string | null
   sandboxId: string | null
+  /** The session it runs in and which of its cells it is; null for a one-off cell. */
+  session: JobSession | null
+}
+
+export type SessionStatus = 'active' | 'ended'
+
+/** A stateful session: cells sent to it share one context in one sandbox. */
+export interface SessionRecord {
+  id: string
+  status: SessionStatus
+  owner: string
+  /** Who created it, for the limit of sessions per client: the client's IP until there are keys. */
+  client: string
+  /** The memory limit of its context (every cell of it runs with this). */
+  memoryMb: number
+  /** Epoch milliseconds. */
+  createdAt: number
+  /** When the last cell was sent to it (createdAt before the first). */
+  lastUsedAt: number
+  endedAt: number | null
+  /** Why it ended, for its client: deleted, idle, too old, its sandbox died… */
+  endReason: string | null
+  /** Cells sent to it so far; the next one is cell number `cells + 1`. */
+  cells: number
 }
 
 /** Statuses in which a job is still going, and still accepts outputs (see JobUpdate). */
@@ -78,4 +102,24 @@ export interface Store {
   findJobsByStatus(statuses: readonly JobStatus[], limit?: number): Promise<JobRecord[]>
   /** Applies many updates at once, in order; see JobUpdate. */
   apply(updates: readonly JobUpdate[]): Promise<UpdateResult[]>
+  /**
+   * Stores a new session, unless its client already has `maxActive` active
+   * sessions: then stores nothing and returns false. (Checked atomically on
+   * SQLite; on MongoDB, two creations racing on several web instances may
+   * both pass.)
+   */
+  insertSession(session: SessionRecord, maxActive: number): Promise<boolean>
+  getSession(id: string): Promise<SessionRecord | null>
+  /**
+   * A cell is being sent to an active session: counts it (`cells` + 1) and
+   * sets lastUsedAt, atomically. Returns the session as updated, or null when
+   * it is unknown or not active.
+   */
+  useSession(id: string, now: number): Promise<SessionRecord | null>
+  /** Ends an active session with its reason; false when it was not active (the first reason stays). */
+  endSession(id: string, now: number, reason: string): Promise<boolean>
+  /** Active sessions last used before `usedBefore` or created before `createdBefore`, oldest first. */
+  findExpiredSessions(usedBefore: number, createdBefore: number, limit?: number): Promise<SessionRecord[]>
+  /** Ids of the session's jobs (cells), in cell order. */
+  getSessionCells(id: string): Promise<string[]>
 }

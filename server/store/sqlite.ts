@@ -12,7 +12,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { JobStatus, Output } from '../../protocol/index.ts'
-import { LIVE_STATUSES, type JobPatch, type JobRecord, type JobUpdate, type Store, type StoreHealth, type UpdateResult } from './port.ts'
+import { LIVE_STATUSES, type JobPatch, type JobRecord, type JobUpdate, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
 
 /** The file name of the store inside the data directory. */
 export const SQLITE_FILE = 'cellgate.db'
@@ -35,6 +35,20 @@ CREATE TABLE IF NOT EXISTS jobs (
   sandbox_id TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  client TEXT NOT NULL,
+  memory_mb INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  end_reason TEXT,
+  cells INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (client, status);
+CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, last_used_at);
 CREATE TABLE IF NOT EXISTS outputs (
   job_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -60,7 +74,28 @@ interface JobRow {
   usage: string | null
   dispatcher_boot: string | null
   sandbox_id: string | null
+  session_id: string | null
+  session_cell: number | null
 }
+
+interface SessionRow {
+  id: string
+  status: SessionRecord['status']
+  owner: string
+  client: string
+  memory_mb: number
+  created_at: number
+  last_used_at: number
+  ended_at: number | null
+  end_reason: string | null
+  cells: number
+}
+
+/** Columns added to a table after its first release: added to a file made before them when it is opened. */
+const ADDED_COLUMNS = [
+  ['jobs', 'session_id', 'TEXT'],
+  ['jobs', 'session_cell', 'INTEGER'],
+] as const
 
 interface PendingInsert {
   job: JobRecord
@@ -108,6 +143,8 @@ export class SqliteStore implements Store {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     db.exec(SCHEMA)
+    addMissingColumns(db)
+    db.exec('CREATE INDEX IF NOT EXISTS jobs_by_session ON jobs (session_id, session_cell) WHERE session_id IS NOT NULL')
     this.db = db
     this.statements = prepare(db)
   }
@@ -159,6 +196,32 @@ export class SqliteStore implements Store {
     return sql.applyAll(updates)
   }
 
+  async insertSession(session: SessionRecord, maxActive: number): Promise<boolean> {
+    return this.sql().insertSession(session, maxActive)
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const row = this.sql().getSession.get(id) as SessionRow | undefined
+    return row ? fromSessionRow(row) : null
+  }
+
+  async useSession(id: string, now: number): Promise<SessionRecord | null> {
+    const row = this.sql().useSession.get(now, id) as SessionRow | undefined
+    return row ? fromSessionRow(row) : null
+  }
+
+  async endSession(id: string, now: number, reason: string): Promise<boolean> {
+    return this.sql().endSession.run(now, reason, id).changes === 1
+  }
+
+  async findExpiredSessions(usedBefore: number, createdBefore: number, limit = -1): Promise<SessionRecord[]> {
+    return (this.sql().findExpiredSessions.all(usedBefore, createdBefore, limit) as SessionRow[]).map(fromSessionRow)
+  }
+
+  async getSessionCells(id: string): Promise<string[]> {
+    return this.sql().getSessionCells.pluck().all(id) as string[]
+  }
+
   private sql(): ReturnType<typeof prepare> {
     if (!this.statements) throw new Error('SqliteStore is not open')
     return this.statements
@@ -168,8 +231,9 @@ export class SqliteStore implements Store {
 function prepare(db: Database.Database) {
   const ping = db.prepare('SELECT 1')
   const insertJob = db.prepare(`INSERT INTO jobs
-    (id, status, code, owner, limits, priority, created_at, started_at, ended_at, result, error, usage, dispatcher_boot, sandbox_id)
-    VALUES (@id, @status, @code, @owner, @limits, @priority, @created_at, @started_at, @ended_at, @result, @error, @usage, @dispatcher_boot, @sandbox_id)`)
+    (id, status, code, owner, limits, priority, created_at, started_at, ended_at, result, error, usage, dispatcher_boot, sandbox_id, session_id, session_cell)
+    VALUES (@id, @status, @code, @owner, @limits, @priority, @created_at, @started_at, @ended_at, @result, @error, @usage, @dispatcher_boot, @sandbox_id,
+      @session_id, @session_cell)`)
   const getJob = db.prepare('SELECT * FROM jobs WHERE id = ?')
   const getOutputs = db.prepare('SELECT seq, stream, mime, data FROM outputs WHERE job_id = ? AND seq > ? ORDER BY seq')
   const findByStatus = db.prepare(`SELECT * FROM jobs WHERE status IN (SELECT value FROM json_each(?))
@@ -222,7 +286,30 @@ function prepare(db: Database.Database) {
     }
     pending.forEach((p, i) => (errors[i] ? p.reject(errors[i]) : p.resolve()))
   }
-  return { ping, getJob, getOutputs, findByStatus, applyAll, insertAll }
+  const countActive = db.prepare("SELECT count(*) FROM sessions WHERE client = ? AND status = 'active'").pluck()
+  const insertSessionRow = db.prepare(`INSERT INTO sessions
+    (id, status, owner, client, memory_mb, created_at, last_used_at, ended_at, end_reason, cells)
+    VALUES (@id, @status, @owner, @client, @memory_mb, @created_at, @last_used_at, @ended_at, @end_reason, @cells)`)
+  // One transaction: no other insert can come between the count and the insert.
+  const insertSession = db.transaction((session: SessionRecord, maxActive: number): boolean => {
+    if ((countActive.get(session.client) as number) >= maxActive) return false
+    insertSessionRow.run(sessionParams(session))
+    return true
+  })
+  const getSession = db.prepare('SELECT * FROM sessions WHERE id = ?')
+  const useSession = db.prepare("UPDATE sessions SET cells = cells + 1, last_used_at = ? WHERE id = ? AND status = 'active' RETURNING *")
+  const endSession = db.prepare("UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'")
+  const findExpiredSessions = db.prepare(`SELECT * FROM sessions WHERE status = 'active' AND (last_used_at < ? OR created_at < ?)
+    ORDER BY last_used_at, rowid LIMIT ?`)
+  const getSessionCells = db.prepare('SELECT id FROM jobs WHERE session_id = ? ORDER BY session_cell')
+  return { ping, getJob, getOutputs, findByStatus, applyAll, insertAll, insertSession, getSession, useSession, endSession, findExpiredSessions, getSessionCells }
+}
+
+function addMissingColumns(db: Database.Database): void {
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    const columns = db.pragma(`table_info(${table})`) as { name: string }[]
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`)
+  }
 }
 
 function jobParams(job: JobRecord): Record<string, unknown> {
@@ -241,6 +328,38 @@ function jobParams(job: JobRecord): Record<string, unknown> {
     usage: toJson(job.usage),
     dispatcher_boot: job.dispatcherBoot,
     sandbox_id: job.sandboxId,
+    session_id: job.session?.id ?? null,
+    session_cell: job.session?.cell ?? null,
+  }
+}
+
+function sessionParams(session: SessionRecord): Record<string, unknown> {
+  return {
+    id: session.id,
+    status: session.status,
+    owner: session.owner,
+    client: session.client,
+    memory_mb: session.memoryMb,
+    created_at: session.createdAt,
+    last_used_at: session.lastUsedAt,
+    ended_at: session.endedAt,
+    end_reason: session.endReason,
+    cells: session.cells,
+  }
+}
+
+function fromSessionRow(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    status: row.status,
+    owner: row.owner,
+    client: row.client,
+    memoryMb: row.memory_mb,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    endedAt: row.ended_at,
+    endReason: row.end_reason,
+    cells: row.cells,
   }
 }
 
@@ -264,5 +383,6 @@ function fromRow(row: JobRow): JobRecord {
     usage: row.usage === null ? null : JSON.parse(row.usage),
     dispatcherBoot: row.dispatcher_boot,
     sandboxId: row.sandbox_id,
+    session: row.session_id === null ? null : { id: row.session_id, cell: row.session_cell! },
   }
 }

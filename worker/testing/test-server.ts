@@ -40,7 +40,7 @@ export function testJob(code: string, overrides: Partial<Omit<JobSpec, 'limits'>
 }
 
 /** The messages about one job (all but welcome and replies to requests). */
-type JobMessage = Exclude<DispatcherMessage, { type: 'welcome' | 'workers' }>
+type JobMessage = Exclude<DispatcherMessage, { type: 'welcome' | 'workers' | 'sessionEnded' }>
 
 let requestCounter = 0
 

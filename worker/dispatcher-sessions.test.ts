@@ -1,0 +1,129 @@
+/**
+ * Sessions in the dispatcher, with real sandbox processes (two sandboxes,
+ * two slots each) and the test playing the server with a real DEALER.
+ *
+ *   TestServer DEALER                  dispatcher                           sandboxes
+ *     submit {job, session S, cell 1} ─> pin S to the least loaded ── run ──> sandbox A (S's context)
+ *     submit {…, S, cell 2}, {…, cell 3} ─> wait behind cell 1 ──── run ──> A, after cell 1 ended
+ *     endSession {S} ──────────────────> waiting cells: cancelled ── endSession ──> A drops S
+ *                           (A dies) <── sessionEnded {S, reason}; S's running cell ends lost
+ *     submit {…, S, cell n} ───────────> lost, SessionEnded (never a fresh context)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DispatcherMessage, JobSpec, MessageOf } from '../protocol/index.ts'
+import type { Dispatcher } from './dispatcher.ts'
+import { LocalLauncher } from './launchers/local.ts'
+import { startTestDispatcher, testJob, TestServer } from './testing/test-server.ts'
+
+type SessionEnded = MessageOf<DispatcherMessage, 'sessionEnded'>
+
+let launcher: LocalLauncher
+let dispatcher: Dispatcher
+let server: TestServer
+
+beforeAll(async () => {
+  launcher = new LocalLauncher()
+  dispatcher = await startTestDispatcher(launcher, { pool: { size: 2, slots: 2 } })
+  server = await TestServer.connect(dispatcher.endpoints.server, { serverId: 'srv-sessions' })
+})
+afterAll(async () => {
+  server?.close()
+  await dispatcher?.close()
+  await launcher?.close()
+})
+
+let sessionCounter = 0
+function session(): { id: string; cell: (code: string, limits?: Partial<JobSpec['limits']>) => JobSpec } {
+  const id = `sess-${process.pid}-${++sessionCounter}`
+  let n = 0
+  return { id, cell: (code, limits = {}) => testJob(code, { session: { id, cell: ++n }, limits }) }
+}
+
+async function run(job: JobSpec) {
+  await server.send({ type: 'submit', job })
+  return (await server.waitForEnd(job.jobId)).end
+}
+
+async function sandboxOf(job: JobSpec): Promise<string> {
+  return (await server.waitForStarted(job.jobId)).sandboxId
+}
+
+describe('dispatcher sessions', () => {
+  it('runs every cell of a session in the sandbox of its first, keeping its context', async () => {
+    const s = session()
+    const first = s.cell('x = 41')
+    expect(await run(first)).toMatchObject({ status: 'done', result: { text: '41' } })
+    const pinned = await sandboxOf(first)
+    for (let i = 0; i < 4; i++) {
+      const job = s.cell('x = x + 1')
+      expect((await run(job)).result?.text).toBe(String(42 + i))
+      expect(await sandboxOf(job)).toBe(pinned)
+    }
+  })
+
+  it('spreads new sessions over the sandboxes', async () => {
+    const firsts = [session(), session(), session(), session()].map((s) => s.cell('1'))
+    for (const job of firsts) await run(job)
+    const sandboxes = new Set(await Promise.all(firsts.map(sandboxOf)))
+    expect(sandboxes.size).toBe(2)
+  })
+
+  it('runs the cells of one session one at a time, in the order submitted', async () => {
+    const s = session()
+    const jobs = [
+      s.cell('log = []; await new Promise((r) => setTimeout(r, 150)); log.push(1)'),
+      s.cell('log.push(2)'),
+      s.cell('await new Promise((r) => setTimeout(r, 50)); log.push(3)'),
+      s.cell('log.join()'),
+    ]
+    await server.send(...jobs.map((job) => ({ type: 'submit' as const, job })))
+    const last = await server.waitForEnd(jobs[3]!.jobId)
+    expect(last.end.result?.text).toBe("'1,2,3'")
+    const events = server.received.filter((m) => (m.type === 'started' || m.type === 'end') && jobs.some((j) => j.jobId === m.jobId))
+    const order = events.map((m) => `${m.type}:${jobs.findIndex((j) => 'jobId' in m && j.jobId === m.jobId)}`)
+    expect(order).toEqual(['started:0', 'end:0', 'started:1', 'end:1', 'started:2', 'end:2', 'started:3', 'end:3'])
+  })
+
+  it('endSession cancels the waiting cells and drops the context in the sandbox', async () => {
+    const s = session()
+    await run(s.cell('kept = 1'))
+    const running = s.cell('await new Promise((r) => setTimeout(r, 60_000))', { wallMs: 30_000 })
+    const waiting = s.cell('kept')
+    await server.send({ type: 'submit', job: running }, { type: 'submit', job: waiting })
+    await server.waitForStarted(running.jobId)
+    await server.send({ type: 'endSession', session: s.id })
+    expect((await server.waitForEnd(waiting.jobId)).end).toMatchObject({ status: 'cancelled', error: { name: 'SessionEnded' } })
+    expect((await server.waitForEnd(running.jobId)).end.status).toBe('cancelled')
+    // A cell that still arrives for it ends lost rather than running in an empty context.
+    const late = s.cell('kept')
+    expect(await run(late)).toMatchObject({ status: 'lost', error: { name: 'SessionEnded', message: 'the session was ended' } })
+  })
+
+  it('ends a later cell of a session it never held lost, and says the session ended', async () => {
+    const job = testJob('1', { session: { id: `sess-${process.pid}-unknown`, cell: 3 } })
+    expect(await run(job)).toMatchObject({ status: 'lost', error: { name: 'SessionEnded' } })
+    const ended = (await server.waitFor((m) => m.type === 'sessionEnded' && m.session === job.session!.id)) as SessionEnded
+    expect(ended.reason).toMatch(/dispatcher restarted/)
+  })
+
+  it('when the sandbox holding a session dies: its running cell and the session end, later cells end lost', async () => {
+    const s = session()
+    await run(s.cell('kept = 1'))
+    const spinning = s.cell("console.log('spinning'); while (true) {}", { wallMs: 30_000, cpuMs: 30_000 })
+    await server.send({ type: 'submit', job: spinning })
+    const { sandboxId } = await server.waitForStarted(spinning.jobId)
+    const ended = server.waitFor((m) => m.type === 'sessionEnded' && m.session === s.id) as Promise<SessionEnded>
+    process.kill(dispatcher.pool.get(sandboxId)!.handle.pid!, 'SIGKILL')
+
+    const lost = await server.waitForEnd(spinning.jobId)
+    expect(lost.end).toMatchObject({ status: 'lost', error: { name: 'SandboxLost' } })
+    expect(lost.end.error?.message).toMatch(/sandbox holding this session died/)
+    expect((await ended).reason).toMatch(/sandbox holding this session died/)
+    expect(await run(s.cell('kept'))).toMatchObject({ status: 'lost', error: { name: 'SessionEnded' } })
+
+    // Sessions elsewhere, and the pool, still serve.
+    const fresh = session()
+    await run(fresh.cell('y = 2'))
+    expect((await run(fresh.cell('y * 21'))).result?.text).toBe('42')
+  })
+})
