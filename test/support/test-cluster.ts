@@ -16,15 +16,26 @@ export interface TestCluster extends Cluster {
   sandboxPids(): number[]
 }
 
-/** A TCP port nobody listens on right now. */
+/**
+ * A TCP port nobody listens on right now, below the kernel's ephemeral range:
+ * a client that connects to a port in that range before its server binds it
+ * can be given the same port as its own source and connect to itself (TCP
+ * simultaneous open), which then keeps the server from binding.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number)
+  const top = Math.min(low ?? 32768, 65536) - 1
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (top - 10_000))
+    if (await canListen(port)) return port
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
   })
 }
 
