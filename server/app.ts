@@ -17,6 +17,7 @@ import type { JobService } from './jobs.ts'
 import { cellEventRoutes } from './routes/cell-events.ts'
 import { cellRoutes } from './routes/cells.ts'
 import { healthRoutes } from './routes/health.ts'
+import { notebookRoutes } from './routes/notebooks.ts'
 import { sessionRoutes } from './routes/sessions.ts'
 import { SessionService } from './sessions.ts'
 import { DEFAULT_WEB_ROOT, isPageRequest, webClient } from './routes/web.ts'
@@ -49,7 +50,7 @@ export function createApp(options: AppOptions): Hono {
   // First, so preflight requests are answered before any other rule looks at them.
   app.use(`${API_BASE}/*`, cors({
     origin: corsOrigin(options.corsOrigins ?? '*'),
-    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Content-Type', 'Last-Event-ID'],
     exposeHeaders: ['Location'],
     maxAge: 600,
@@ -70,6 +71,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.route(`${API_BASE}/cells`, cellRoutes(jobs, sessions))
   app.route(`${API_BASE}/sessions`, sessionRoutes(sessions))
+  app.route(`${API_BASE}/notebooks`, notebookRoutes(jobs.store))
   app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: options.heartbeatMs, pollMs: options.pollMs }))
   app.route(`${API_BASE}/health`, healthRoutes(jobs.store, jobs.link))
   app.route(`${API_BASE}/workers`, workerRoutes(jobs.link))

@@ -1,6 +1,6 @@
 /**
  * The browser's client for the cells API: submit, fetch, cancel, and follow a
- * cell's event stream, and start sessions; bound to one cellgate's origin
+ * cell's event stream, start sessions, and keep notebooks; bound to one cellgate's origin
  * (the page's own for the app, the script's for embedded cells). Failures
  * become one error type, ApiRequestError, with the server's
  * `{error: {code, message}}` when it sent one, so the page can show a 400's
@@ -8,6 +8,8 @@
  */
 import type { CellError, CellResult, JobStatus, Output, Usage } from '../protocol/job.ts'
 import type { JobLinks, JobView } from '../server/job-view.ts'
+import type { NotebookView } from '../server/routes/notebooks.ts'
+import type { SessionView } from '../server/sessions.ts'
 
 // Type-only imports: neither the protocol's zod schemas nor server code reach the bundle.
 export type { CellError, CellResult, JobStatus, Output, Usage }
@@ -36,6 +38,19 @@ export interface SessionCreated {
   links: Record<string, string>
 }
 
+/** A saved notebook as GET /api/v1/notebooks/:id returns it. */
+export type Notebook = NotebookView
+export type NotebookCell = Notebook['cells'][number]
+
+/** What POST and PUT /api/v1/notebooks take. */
+export interface NotebookRequest {
+  title: string
+  cells: NotebookCell[]
+}
+
+/** A session as GET /api/v1/sessions/:id returns it. */
+export type Session = SessionView
+
 /** Any failed request: an HTTP error answer, or no answer at all (status 0). */
 export class ApiRequestError extends Error {
   override name = 'ApiRequestError'
@@ -51,6 +66,11 @@ export class ApiRequestError extends Error {
 /** True once a cell can change no more. */
 export function isFinished(status: JobStatus): boolean {
   return status !== 'queued' && status !== 'running'
+}
+
+/** Where a saved notebook is opened, in this app: its permalink. */
+export function notebookPath(id: string): string {
+  return `/notebooks/${encodeURIComponent(id)}`
 }
 
 /** Where a cell's result can be opened later, in this app. */
@@ -87,6 +107,14 @@ export interface CellsApi {
   followCell(id: string, afterSeq: number, on: CellEventHandlers): () => void
   /** Starts a session: cells submitted with its id share their variables. */
   createSession(): Promise<SessionCreated>
+  /** A session's state: whether it is still active, and why it ended. */
+  getSession(id: string): Promise<Session>
+  /** Ends a session; `keepalive` lets the request outlive the page (on pagehide). */
+  endSession(id: string, keepalive?: boolean): Promise<Session>
+  createNotebook(body: NotebookRequest): Promise<Notebook>
+  getNotebook(id: string, signal?: AbortSignal): Promise<Notebook>
+  /** Saves a stored notebook again (replaces its title and cells). */
+  saveNotebook(id: string, body: NotebookRequest): Promise<Notebook>
 }
 
 /**
@@ -97,11 +125,19 @@ export interface CellsApi {
 export function cellsApi(origin: string): CellsApi {
   const cells = `${origin}/api/v1/cells`
   const cell = (id: string) => `${cells}/${encodeURIComponent(id)}`
+  const session = (id: string) => `${origin}/api/v1/sessions/${encodeURIComponent(id)}`
+  const notebooks = `${origin}/api/v1/notebooks`
+  const notebook = (id: string) => `${notebooks}/${encodeURIComponent(id)}`
   return {
     submitCell: (body, signal) => request(cells, { method: 'POST', body: JSON.stringify(body), signal }),
     getCell: (id, signal) => request(cell(id), { signal }),
     cancelCell: (id) => request(`${cell(id)}/cancel`, { method: 'POST' }),
     createSession: () => request(`${origin}/api/v1/sessions`, { method: 'POST', body: '{}' }),
+    getSession: (id) => request(session(id), {}),
+    endSession: (id, keepalive = false) => request(session(id), { method: 'DELETE', keepalive }),
+    createNotebook: (body) => request(notebooks, { method: 'POST', body: JSON.stringify(body) }),
+    getNotebook: (id, signal) => request(notebook(id), { signal }),
+    saveNotebook: (id, body) => request(notebook(id), { method: 'PUT', body: JSON.stringify(body) }),
     followCell(id, afterSeq, on) {
       const query = afterSeq > 0 ? `?lastEventId=${afterSeq}` : ''
       const source = new EventSource(`${cell(id)}/events${query}`)

@@ -287,6 +287,22 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       expect(await store.getSessionCells('nosuchsession')).toEqual([])
     })
 
+    it('saves a notebook as given, replaces it by id, and returns null for an unknown id', async () => {
+      const cells = [
+        { code: 'x = 41' },
+        // Keys a document store might refuse, and an output a cell printed, come back as they were.
+        { code: 'x + 1', outputs: [out(1)], result: { text: '{"a.b": 1, "$c": 2}', json: { 'a.b': 1, $c: 2 } }, error: null },
+        { code: 'throw 1', error: { name: 'Error', message: 'boom', stack: 'Error: boom\n    at cell.js:1:1' } },
+      ]
+      const notebook = { id: 'nb_Abc-12345', title: 'Answer', cells, createdAt: 1_000, updatedAt: 1_000 }
+      await store.saveNotebook(notebook)
+      expect(await store.getNotebook(notebook.id)).toEqual(notebook)
+      const saved = { ...notebook, title: 'Renamed', cells: [{ code: '1' }], updatedAt: 2_000 }
+      await store.saveNotebook(saved)
+      expect(await store.getNotebook(notebook.id)).toEqual(saved)
+      expect(await store.getNotebook('nosuchnotebook')).toBeNull()
+    })
+
     it('keeps jobs and outputs across close and reopen', async (ctx) => {
       if (!subject.reopen) ctx.skip(`${name} keeps nothing across reopen`)
       const job = sampleJob({ status: 'running' })

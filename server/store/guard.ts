@@ -40,5 +40,7 @@ export function guardStore(store: Store): Store {
     endSession: guard((id, now, reason) => store.endSession(id, now, reason)),
     findExpiredSessions: guard((usedBefore, createdBefore, limit) => store.findExpiredSessions(usedBefore, createdBefore, limit)),
     getSessionCells: guard((id) => store.getSessionCells(id)),
+    saveNotebook: guard((notebook) => store.saveNotebook(notebook)),
+    getNotebook: guard((id) => store.getNotebook(id)),
   }
 }

@@ -15,7 +15,7 @@
  */
 import type { ObjectId } from 'mongodb'
 import type { CellError, CellResult, JobSession, JobStatus, Limits, Output, Usage } from '../../protocol/index.ts'
-import type { JobPatch, JobRecord, SessionRecord } from './port.ts'
+import type { JobPatch, JobRecord, NotebookRecord, SessionRecord } from './port.ts'
 
 export interface JobDoc {
   _id: string
@@ -119,6 +119,28 @@ export function fromSessionDoc(doc: SessionDoc): SessionRecord {
     endReason: doc.endReason,
     cells: doc.cells,
   }
+}
+
+/**
+ * A saved notebook. Its cells are JSON text: they hold results' JSON values
+ * and outputs, whose keys may contain '.' or start with '$' (refused by
+ * FerretDB), and they are only ever read and written whole.
+ */
+export interface NotebookDoc {
+  _id: string
+  title: string
+  cells: string
+  createdAt: Date
+  updatedAt: Date
+}
+
+export function toNotebookDoc(notebook: NotebookRecord): NotebookDoc {
+  const { id, title, cells, createdAt, updatedAt } = notebook
+  return { _id: id, title, cells: JSON.stringify(cells), createdAt: new Date(createdAt), updatedAt: new Date(updatedAt) }
+}
+
+export function fromNotebookDoc(doc: NotebookDoc): NotebookRecord {
+  return { id: doc._id, title: doc.title, cells: JSON.parse(doc.cells), createdAt: doc.createdAt.getTime(), updatedAt: doc.updatedAt.getTime() }
 }
 
 /**

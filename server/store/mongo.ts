@@ -37,8 +37,11 @@
 import { MongoBulkWriteError, MongoClient, ObjectId, type Collection, type Document, type MongoClientOptions, type OptionalUnlessRequiredId } from 'mongodb'
 import type { JobStatus, Output } from '../../protocol/index.ts'
 import { planApply, type JobWrite } from './mongo-apply-plan.ts'
-import { fromJobDoc, fromSessionDoc, OUTPUT_PROJECTION, patchToSet, toJobDoc, toOutputDoc, toSessionDoc, type JobDoc, type OutputDoc, type SessionDoc } from './mongo-docs.ts'
-import type { JobRecord, JobUpdate, SessionRecord, Store, StoreHealth, UpdateResult } from './port.ts'
+import {
+  fromJobDoc, fromNotebookDoc, fromSessionDoc, OUTPUT_PROJECTION, patchToSet, toJobDoc, toNotebookDoc, toOutputDoc, toSessionDoc,
+  type JobDoc, type NotebookDoc, type OutputDoc, type SessionDoc,
+} from './mongo-docs.ts'
+import type { JobRecord, JobUpdate, NotebookRecord, SessionRecord, Store, StoreHealth, UpdateResult } from './port.ts'
 
 export const DEFAULT_MONGODB_DB = 'cellgate'
 
@@ -78,6 +81,7 @@ export class MongoStore implements Store {
   private readonly jobs: Collection<JobDoc>
   private readonly outputs: Collection<OutputDoc>
   private readonly sessions: Collection<SessionDoc>
+  private readonly notebooks: Collection<NotebookDoc>
   /** The tail of the apply() calls in flight, which run one after the other. */
   private applying: Promise<unknown> = Promise.resolve()
   /** The tail of the useSession() calls in flight, which also run one after the other. */
@@ -106,6 +110,7 @@ export class MongoStore implements Store {
     this.jobs = db.collection<JobDoc>('jobs')
     this.outputs = db.collection<OutputDoc>('outputs')
     this.sessions = db.collection<SessionDoc>('sessions')
+    this.notebooks = db.collection<NotebookDoc>('notebooks')
   }
 
   async open(): Promise<void> {
@@ -213,6 +218,15 @@ export class MongoStore implements Store {
   async getSessionCells(id: string): Promise<string[]> {
     const docs = await this.jobs.find({ 'session.id': id }).sort({ 'session.cell': 1 }).project<{ _id: string }>({ _id: 1 }).toArray()
     return docs.map((d) => d._id)
+  }
+
+  async saveNotebook(notebook: NotebookRecord): Promise<void> {
+    await this.notebooks.replaceOne({ _id: notebook.id }, toNotebookDoc(notebook), { upsert: true, ...MAJORITY })
+  }
+
+  async getNotebook(id: string): Promise<NotebookRecord | null> {
+    const doc = await this.notebooks.findOne({ _id: id })
+    return doc ? fromNotebookDoc(doc) : null
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * The store port: everything the web tier keeps (jobs and their outputs,
- * sessions) goes through this interface. Adapters: SQLite (embedded default, sqlite.ts)
+ * sessions, saved notebooks) goes through this interface. Adapters: SQLite (embedded default, sqlite.ts)
  * and MongoDB (production). Every promise made here is tested against every
  * adapter by the contract suite in contract.ts.
  *
@@ -51,6 +51,24 @@ export interface SessionRecord {
   endReason: string | null
   /** Cells sent to it so far; the next one is cell number `cells + 1`. */
   cells: number
+}
+
+/** One cell of a saved notebook: its code and, when it was run before saving, what that run showed. */
+export interface NotebookCellRecord {
+  code: string
+  outputs?: Output[]
+  result?: CellResult | null
+  error?: CellError | null
+}
+
+/** A saved notebook: its id is its permalink, so it is short but unguessable. */
+export interface NotebookRecord {
+  id: string
+  title: string
+  cells: NotebookCellRecord[]
+  /** Epoch milliseconds. */
+  createdAt: number
+  updatedAt: number
 }
 
 /** Statuses in which a job is still going, and still accepts outputs (see JobUpdate). */
@@ -122,4 +140,7 @@ export interface Store {
   findExpiredSessions(usedBefore: number, createdBefore: number, limit?: number): Promise<SessionRecord[]>
   /** Ids of the session's jobs (cells), in cell order. */
   getSessionCells(id: string): Promise<string[]>
+  /** Stores a notebook as given, replacing one with the same id (create and save are one upsert). */
+  saveNotebook(notebook: NotebookRecord): Promise<void>
+  getNotebook(id: string): Promise<NotebookRecord | null>
 }

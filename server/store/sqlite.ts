@@ -12,7 +12,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { JobStatus, Output } from '../../protocol/index.ts'
-import { LIVE_STATUSES, type JobPatch, type JobRecord, type JobUpdate, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
+import { LIVE_STATUSES, type JobPatch, type JobRecord, type JobUpdate, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
 
 /** The file name of the store inside the data directory. */
 export const SQLITE_FILE = 'cellgate.db'
@@ -49,6 +49,13 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (client, status);
 CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, last_used_at);
+CREATE TABLE IF NOT EXISTS notebooks (
+  id TEXT PRIMARY KEY,
+  title TEXT NOT NULL,
+  cells TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outputs (
   job_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -89,6 +96,14 @@ interface SessionRow {
   ended_at: number | null
   end_reason: string | null
   cells: number
+}
+
+interface NotebookRow {
+  id: string
+  title: string
+  cells: string
+  created_at: number
+  updated_at: number
 }
 
 /** Columns added to a table after its first release: added to a file made before them when it is opened. */
@@ -222,6 +237,16 @@ export class SqliteStore implements Store {
     return this.sql().getSessionCells.pluck().all(id) as string[]
   }
 
+  async saveNotebook(notebook: NotebookRecord): Promise<void> {
+    const { id, title, cells, createdAt, updatedAt } = notebook
+    this.sql().saveNotebook.run({ id, title, cells: JSON.stringify(cells), created_at: createdAt, updated_at: updatedAt })
+  }
+
+  async getNotebook(id: string): Promise<NotebookRecord | null> {
+    const row = this.sql().getNotebook.get(id) as NotebookRow | undefined
+    return row ? { id: row.id, title: row.title, cells: JSON.parse(row.cells), createdAt: row.created_at, updatedAt: row.updated_at } : null
+  }
+
   private sql(): ReturnType<typeof prepare> {
     if (!this.statements) throw new Error('SqliteStore is not open')
     return this.statements
@@ -302,7 +327,14 @@ function prepare(db: Database.Database) {
   const findExpiredSessions = db.prepare(`SELECT * FROM sessions WHERE status = 'active' AND (last_used_at < ? OR created_at < ?)
     ORDER BY last_used_at, rowid LIMIT ?`)
   const getSessionCells = db.prepare('SELECT id FROM jobs WHERE session_id = ? ORDER BY session_cell')
-  return { ping, getJob, getOutputs, findByStatus, applyAll, insertAll, insertSession, getSession, useSession, endSession, findExpiredSessions, getSessionCells }
+  // A notebook's cells are read and written whole, never queried: one JSON column.
+  const saveNotebook = db.prepare(`INSERT OR REPLACE INTO notebooks (id, title, cells, created_at, updated_at)
+    VALUES (@id, @title, @cells, @created_at, @updated_at)`)
+  const getNotebook = db.prepare('SELECT * FROM notebooks WHERE id = ?')
+  return {
+    ping, getJob, getOutputs, findByStatus, applyAll, insertAll, insertSession, getSession, useSession, endSession, findExpiredSessions,
+    getSessionCells, saveNotebook, getNotebook,
+  }
 }
 
 function addMissingColumns(db: Database.Database): void {

@@ -19,16 +19,22 @@ export interface EditorProps {
   label: string
   /** Id of an element describing the editor (e.g. its keyboard hint). */
   describedBy?: string
+  /**
+   * More key bindings, in CodeMirror's notation ('Shift-Enter', 'Alt-ArrowUp',
+   * 'Escape'), above the editor's own; a handler returns false to leave the key
+   * to the editor (Escape still closes a completion list).
+   */
+  keys?: Record<string, () => boolean>
 }
 
 /** @example <Editor label="Cell code" value={code} onChange={setCode} onRun={run} /> */
-export function Editor({ value, onChange, onRun, label, describedBy }: EditorProps) {
+export function Editor({ value, onChange, onRun, label, describedBy, keys }: EditorProps) {
   const host = useRef<HTMLDivElement>(null)
   const editor = useRef<{ view: EditorView; setup: Setup } | null>(null)
   const [ready, setReady] = useState(false)
   // The view is made once; it reads the latest props through this ref.
-  const props = useRef({ value, onChange, onRun })
-  props.current = { value, onChange, onRun }
+  const props = useRef({ value, onChange, onRun, keys, label, describedBy })
+  props.current = { value, onChange, onRun, keys, label, describedBy }
 
   useEffect(() => {
     let unmounted = false
@@ -36,10 +42,12 @@ export function Editor({ value, onChange, onRun, label, describedBy }: EditorPro
       if (unmounted) return
       const view = setup.createEditor(host.current!, {
         doc: props.current.value,
-        label,
-        describedBy,
+        label: props.current.label,
+        describedBy: props.current.describedBy,
         onChange: (doc) => props.current.onChange(doc),
         onRun: () => props.current.onRun(),
+        // The bound keys are fixed when the view is made; their handlers are the latest props'.
+        keys: Object.fromEntries(Object.keys(props.current.keys ?? {}).map((key) => [key, () => props.current.keys?.[key]?.() ?? false])),
       })
       editor.current = { view, setup }
       setReady(true)
@@ -54,6 +62,10 @@ export function Editor({ value, onChange, onRun, label, describedBy }: EditorPro
   useEffect(() => {
     editor.current?.setup.setDoc(editor.current.view, value)
   }, [value])
+
+  useEffect(() => {
+    editor.current?.setup.setLabel(editor.current.view, label, describedBy)
+  }, [label, describedBy])
 
   return (
     <div class="editor" aria-busy={!ready}>

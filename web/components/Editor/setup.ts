@@ -4,7 +4,7 @@
  * renders.
  */
 import { basicSetup, EditorView } from 'codemirror'
-import { EditorState, Prec } from '@codemirror/state'
+import { Compartment, EditorState, Prec } from '@codemirror/state'
 import { keymap } from '@codemirror/view'
 import { javascript } from '@codemirror/lang-javascript'
 
@@ -15,12 +15,21 @@ export interface EditorOptions {
   describedBy?: string
   onChange(doc: string): void
   onRun(): void
+  /** More bindings above the editor's own; see EditorProps.keys. */
+  keys?: Record<string, () => boolean>
+}
+
+/** The accessible name can change after the view is made (a notebook's "Cell 3 code" moved up becomes "Cell 2 code"). */
+const labelling = new Compartment()
+
+function labelAttributes(label: string, describedBy?: string) {
+  const attributes: Record<string, string> = { 'aria-label': label }
+  if (describedBy) attributes['aria-describedby'] = describedBy
+  return EditorView.contentAttributes.of(attributes)
 }
 
 /** @example const view = createEditor(div, { doc: '1 + 1', label: 'Code', onChange, onRun }) */
 export function createEditor(parent: HTMLElement, options: EditorOptions): EditorView {
-  const attributes: Record<string, string> = { 'aria-label': options.label }
-  if (options.describedBy) attributes['aria-describedby'] = options.describedBy
   return new EditorView({
     parent,
     state: EditorState.create({
@@ -36,11 +45,12 @@ export function createEditor(parent: HTMLElement, options: EditorOptions): Edito
                 return true
               },
             },
+            ...Object.entries(options.keys ?? {}).map(([key, run]) => ({ key, run })),
           ]),
         ),
         basicSetup,
         javascript(),
-        EditorView.contentAttributes.of(attributes),
+        labelling.of(labelAttributes(options.label, options.describedBy)),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) options.onChange(update.state.doc.toString())
         }),
@@ -52,4 +62,9 @@ export function createEditor(parent: HTMLElement, options: EditorOptions): Edito
 /** Replaces the whole text, when the page loads another cell's code. */
 export function setDoc(view: EditorView, doc: string): void {
   if (doc !== view.state.doc.toString()) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc } })
+}
+
+/** Renames the editing area. */
+export function setLabel(view: EditorView, label: string, describedBy?: string): void {
+  view.dispatch({ effects: labelling.reconfigure(labelAttributes(label, describedBy)) })
 }

@@ -14,6 +14,7 @@ import { OutputList } from '../../components/OutputList/index.tsx'
 import { ResultView } from '../../components/ResultView/index.tsx'
 import { StatusBadge } from '../../components/StatusBadge/index.tsx'
 import { UsageBar } from '../../components/UsageBar/index.tsx'
+import { NEW_NOTEBOOK_PATH } from '../Notebook/index.tsx'
 import './style.css'
 
 const EXAMPLE = `// Ctrl+Enter (⌘+Enter on a Mac) runs the cell.
@@ -85,6 +86,9 @@ export function CellPage({ cellId, navigate }: CellPageProps) {
           </a>
         </h1>
         <p class="cell-page__tagline">JavaScript cells, run in a sandbox</p>
+        <a class="cell-page__notebook" href={NEW_NOTEBOOK_PATH} onClick={(e) => followLink(e, NEW_NOTEBOOK_PATH)}>
+          New notebook
+        </a>
       </header>
 
       <main class="cell-page__main">

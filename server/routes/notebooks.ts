@@ -1,0 +1,93 @@
+/**
+ * Saved notebooks as an HTTP resource, mounted at /api/v1/notebooks:
+ *
+ *   POST /      create; 201 {id, title, cells, createdAt, updatedAt, links} (+ Location)
+ *   GET  /:id   the notebook as last saved
+ *   PUT  /:id   save it again (replaces title and cells); 200 with it, 404 if unknown
+ *
+ * A notebook is a document the browser owns: its code and, per cell, what
+ * its last run showed (outputs, result, error), so its link shows them
+ * without running anything. Its id is the permalink: 12 url-safe characters
+ * from 72 random bits, not guessable, not listed anywhere.
+ */
+import { randomBytes } from 'node:crypto'
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { cellErrorSchema, cellResultSchema, jobIdSchema, MAX_CODE_BYTES, outputSchema } from '../../protocol/index.ts'
+import { ApiError } from '../errors.ts'
+import { API_BASE } from '../job-view.ts'
+import { readJsonBody } from '../request-body.ts'
+import type { NotebookRecord, Store } from '../store/port.ts'
+
+/** Cells one notebook may have. */
+export const MAX_NOTEBOOK_CELLS = 200
+/** Outputs kept per cell; the page keeps the first ones of a longer run (the 1 MB body limit bounds the rest). */
+export const MAX_SAVED_OUTPUTS = 500
+
+const notebookCellSchema = z.strictObject({
+  // Characters, not bytes: a cell's byte limit is checked when it runs, as for any cell.
+  code: z.string().max(MAX_CODE_BYTES),
+  outputs: z.array(outputSchema).max(MAX_SAVED_OUTPUTS).optional(),
+  result: cellResultSchema.nullable().optional(),
+  error: cellErrorSchema.nullable().optional(),
+})
+
+const notebookRequestSchema = z.strictObject({
+  title: z.string().max(200).default(''),
+  cells: z.array(notebookCellSchema).max(MAX_NOTEBOOK_CELLS),
+})
+
+export interface NotebookView extends NotebookRecord {
+  links: { self: string; page: string }
+}
+
+/** 12 url-safe characters from 72 random bits. */
+export function newNotebookId(): string {
+  return randomBytes(9).toString('base64url')
+}
+
+function view(notebook: NotebookRecord): NotebookView {
+  const id = encodeURIComponent(notebook.id)
+  return { ...notebook, links: { self: `${API_BASE}/notebooks/${id}`, page: `/notebooks/${id}` } }
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError('not_found', `no notebook ${JSON.stringify(id.slice(0, 100))}`)
+}
+
+/**
+ * @example
+ *   app.route('/api/v1/notebooks', notebookRoutes(jobs.store))
+ */
+export function notebookRoutes(store: Store): Hono {
+  const app = new Hono()
+
+  /** Reads a stored notebook by the id in the path; anything that cannot be an id is simply not found. */
+  async function stored(raw: string): Promise<NotebookRecord> {
+    const notebook = jobIdSchema.safeParse(raw).success ? await store.getNotebook(raw) : null
+    if (!notebook) throw notFound(raw)
+    return notebook
+  }
+
+  app.post('/', async (c) => {
+    const input = await readJsonBody(c, notebookRequestSchema)
+    const now = Date.now()
+    const notebook: NotebookRecord = { id: newNotebookId(), ...input, createdAt: now, updatedAt: now }
+    await store.saveNotebook(notebook)
+    const body = view(notebook)
+    c.header('Location', body.links.self)
+    return c.json(body, 201)
+  })
+
+  app.get('/:id', async (c) => c.json(view(await stored(c.req.param('id')))))
+
+  app.put('/:id', async (c) => {
+    const before = await stored(c.req.param('id'))
+    const input = await readJsonBody(c, notebookRequestSchema)
+    const notebook: NotebookRecord = { ...before, ...input, updatedAt: Math.max(Date.now(), before.updatedAt) }
+    await store.saveNotebook(notebook)
+    return c.json(view(notebook))
+  })
+
+  return app
+}
