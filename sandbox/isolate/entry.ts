@@ -3,13 +3,15 @@
  * cell. prelude.ts bundles this folder into one script whose completion
  * value is `enter`, the host's only way in. Nothing defined here is
  * reachable from the cell's global scope: the cell sees `console`,
- * `display` and the timer functions, and `post` only inside their closures.
+ * `display`, the timer functions and the interact helpers (interact.ts),
+ * and `post` only inside their closures.
  */
 import { createConsole } from './console.ts'
 import { clip, describeError, inspect, toJson } from './describe.ts'
 import { createDisplay } from './display.ts'
 import { createEmit } from './emit.ts'
 import { harden } from './harden.ts'
+import { controls, createInteract } from './interact.ts'
 import { createTimers, type Timers } from './timers.ts'
 import type { EnterCall, Post } from './wire.ts'
 
@@ -31,10 +33,13 @@ export function enter(...call: EnterCall): void {
   const fail = (error: unknown): void => post('error', ...describeError(error))
   const emit = createEmit(post, outputBytes)
   timers = createTimers(post, fail)
+  const display = createDisplay(emit)
   const globals: Record<string, unknown> = {
     ...timers.globals,
+    ...controls,
+    ...createInteract(emit, display),
     console: createConsole(emit),
-    display: createDisplay(emit),
+    display,
   }
   for (const [name, value] of Object.entries(globals)) {
     defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false })

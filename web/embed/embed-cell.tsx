@@ -4,10 +4,11 @@
  * status, outputs as they stream, the error or result, and a link to the
  * cell on cellgate. Failures of the API itself are shown too, never dropped.
  */
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiRequestError, cellPath, isFinished } from '../api.ts'
 import { ApiErrorMessage } from '../components/ApiErrorMessage/index.tsx'
 import { ErrorView } from '../components/ErrorView/index.tsx'
+import { InteractContext } from '../components/Interact/context.ts'
 import { OutputList } from '../components/OutputList/index.tsx'
 import { ResultView } from '../components/ResultView/index.tsx'
 import { StatusBadge } from '../components/StatusBadge/index.tsx'
@@ -23,6 +24,11 @@ export interface EmbedCellProps extends EmbedContext {
 /** Answers meaning "no such session (any more)". */
 const SESSION_GONE = new Set([404, 409, 410])
 
+/** An interact's controls run its function again in the cell's session, so a cell using one gets a session even when unlinked. */
+const USES_INTERACT = /\binteract\s*\(/
+
+let privateSessions = 0
+
 /** @example <EmbedCell code="1 + 1" origin={origin} api={api} sessions={sessions} /> */
 export function EmbedCell({ code: initialCode, session, origin, api, sessions }: EmbedCellProps) {
   const run = useCellRun(api)
@@ -30,13 +36,18 @@ export function EmbedCell({ code: initialCode, session, origin, api, sessions }:
   const [code, setCode] = useState(initialCode)
   const [sessionFailure, setSessionFailure] = useState<ApiRequestError | null>(null)
   const usedSession = useRef<string | undefined>(undefined)
+  const [sessionId, setSessionId] = useState<string | null>(null)
+  // HTML parsing turns U+0000 into U+FFFD, so no data-cellgate-session in markup can name this session.
+  const privateName = useMemo(() => `\u0000cell-${++privateSessions}`, [])
+  const sessionName = session ?? (USES_INTERACT.test(code) ? privateName : undefined)
+  const interactHost = useMemo(() => ({ api, session: sessionId }), [api, sessionId])
   const active = cell !== null && !isFinished(cell.status)
   const busy = pending !== null || active
   const failure = sessionFailure ?? run.failure
 
   useEffect(() => {
-    if (session && usedSession.current && run.failure && SESSION_GONE.has(run.failure.status)) {
-      sessions.forget(session, usedSession.current)
+    if (sessionName && usedSession.current && run.failure && SESSION_GONE.has(run.failure.status)) {
+      sessions.forget(sessionName, usedSession.current)
     }
   }, [run.failure])
 
@@ -44,9 +55,11 @@ export function EmbedCell({ code: initialCode, session, origin, api, sessions }:
     if (busy) return
     setSessionFailure(null)
     usedSession.current = undefined
-    if (session) {
+    setSessionId(null)
+    if (sessionName) {
       try {
-        usedSession.current = await sessions.idFor(session)
+        usedSession.current = await sessions.idFor(sessionName)
+        setSessionId(usedSession.current)
       } catch (e) {
         setSessionFailure(e instanceof ApiRequestError ? e : new ApiRequestError(0, 'client', String(e)))
         return
@@ -99,7 +112,11 @@ export function EmbedCell({ code: initialCode, session, origin, api, sessions }:
         )}
       </div>
       {failure && <ApiErrorMessage error={failure} />}
-      {cell && cell.outputs.length > 0 && <OutputList outputs={cell.outputs} />}
+      {cell && cell.outputs.length > 0 && (
+        <InteractContext.Provider value={interactHost}>
+          <OutputList outputs={cell.outputs} />
+        </InteractContext.Provider>
+      )}
       {cell?.error && <ErrorView error={cell.error} />}
       {cell?.result && <ResultView result={cell.result} />}
     </form>

@@ -2,38 +2,23 @@
  * A cell's outputs in order, as they stream in, kept scrolled to the newest
  * unless the reader has scrolled up. Consecutive plain-text outputs of one
  * console stream are shown as one block: a loop that logs thousands of lines
- * makes one <pre>, not thousands.
+ * makes one <pre>, not thousands. An interact shows its controls and the
+ * outputs of its function (blocks.ts).
  */
 import { useLayoutEffect, useMemo, useRef } from 'preact/hooks'
 import type { Output as CellOutput } from '../../api.ts'
+import { Interact } from '../Interact/index.tsx'
+import { readInteract } from '../Interact/data.ts'
 import { Output } from '../Output/index.tsx'
+import { blocksOf, type Block } from './blocks.ts'
 import './style.css'
 
 /** How close to the bottom (px) still counts as "following" the output. */
 const STICK_PX = 8
 
-function isConsoleText(output: CellOutput): boolean {
-  return output.mime === 'text/plain' && output.stream !== 'display'
-}
-
-/** Joins runs of console text; each output starts on its own line, as console.log's do. */
-function mergeConsoleText(outputs: CellOutput[]): CellOutput[] {
-  const merged: CellOutput[] = []
-  for (const output of outputs) {
-    const last = merged.at(-1)
-    if (last && isConsoleText(output) && isConsoleText(last) && last.stream === output.stream) {
-      const separator = last.data.endsWith('\n') ? '' : '\n'
-      merged[merged.length - 1] = { ...last, data: last.data + separator + output.data }
-    } else {
-      merged.push(output)
-    }
-  }
-  return merged
-}
-
 /** @example <OutputList outputs={cell.outputs} /> */
 export function OutputList({ outputs }: { outputs: CellOutput[] }) {
-  const blocks = useMemo(() => mergeConsoleText(outputs), [outputs])
+  const blocks = useMemo(() => blocksOf(outputs), [outputs])
   const list = useRef<HTMLDivElement>(null)
   const following = useRef(true)
 
@@ -50,9 +35,16 @@ export function OutputList({ outputs }: { outputs: CellOutput[] }) {
   return (
     // Focusable so keyboard users can scroll a long log.
     <div class="output-list" role="log" aria-label="Output" tabIndex={0} ref={list} onScroll={onScroll}>
-      {blocks.map((output) => (
-        <Output key={output.seq} output={output} />
-      ))}
+      {blocks.map(renderBlock)}
     </div>
   )
+}
+
+function renderBlock(block: Block) {
+  if ('output' in block) return <Output key={block.output.seq} output={block.output} />
+  const data = readInteract(block.interact.data)
+  // Keyed by its id too: a cell run again brings a new interact, with fresh state, at the same seq.
+  if (data) return <Interact key={`${block.interact.seq}-${data.id}`} data={data} outputs={block.outputs} />
+  // Not a well-formed interact (a hand-edited notebook): its data as text, then what followed it.
+  return [block.interact, ...block.outputs].map((output) => <Output key={output.seq} output={output} />)
 }

@@ -6,9 +6,10 @@
  * Export downloads it as a .json file; Import opens such a file as a new,
  * unsaved notebook.
  */
-import { useEffect, useRef, useState } from 'preact/hooks'
-import { notebookPath } from '../../api.ts'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { notebookPath, sameOriginApi } from '../../api.ts'
 import { ApiErrorMessage } from '../../components/ApiErrorMessage/index.tsx'
+import { InteractContext } from '../../components/Interact/context.ts'
 import { fileName, NotebookFileError, toFileText } from './notebook-file.ts'
 import { NotebookCell } from './notebook-cell.tsx'
 import { useNotebook } from './use-notebook.ts'
@@ -25,6 +26,9 @@ export interface NotebookPageProps {
 /** @example <NotebookPage notebookId="AbC123xyz_-0" navigate={navigate} /> */
 export function NotebookPage({ notebookId, navigate }: NotebookPageProps) {
   const nb = useNotebook()
+  // Interacts run their function again in the notebook's session, while it lives.
+  const interactSession = nb.sessionEnded === null ? nb.sessionId : null
+  const interactHost = useMemo(() => ({ api: sameOriginApi, session: interactSession }), [interactSession])
   const [fileError, setFileError] = useState<string | null>(null)
   const list = useRef<HTMLOListElement>(null)
   const busy = nb.running !== null
@@ -167,30 +171,32 @@ export function NotebookPage({ notebookId, navigate }: NotebookPageProps) {
         </div>
       )}
 
-      <ol class="notebook-page__cells" ref={list}>
-        {nb.cells.map((cell, index) => (
-          <NotebookCell
-            key={cell.key}
-            cell={cell}
-            index={index}
-            total={nb.cells.length}
-            running={nb.running === cell.key}
-            busy={busy}
-            onCode={(code) => nb.setCode(cell.key, code)}
-            onRun={() => !busy && void nb.run(cell.key)}
-            onRunAndNext={() => {
-              if (!busy) void nb.run(cell.key)
-              const next = nb.cells[index + 1]
-              focusCell(next ? next.key : nb.add(index))
-            }}
-            onFocus={(delta) => focusAt(index + delta)}
-            onStop={() => void nb.stop()}
-            onMove={(delta) => nb.move(cell.key, delta)}
-            onRemove={() => nb.remove(cell.key)}
-            onAddBelow={() => focusCell(nb.add(index))}
-          />
-        ))}
-      </ol>
+      <InteractContext.Provider value={interactHost}>
+        <ol class="notebook-page__cells" ref={list}>
+          {nb.cells.map((cell, index) => (
+            <NotebookCell
+              key={cell.key}
+              cell={cell}
+              index={index}
+              total={nb.cells.length}
+              running={nb.running === cell.key}
+              busy={busy}
+              onCode={(code) => nb.setCode(cell.key, code)}
+              onRun={() => !busy && void nb.run(cell.key)}
+              onRunAndNext={() => {
+                if (!busy) void nb.run(cell.key)
+                const next = nb.cells[index + 1]
+                focusCell(next ? next.key : nb.add(index))
+              }}
+              onFocus={(delta) => focusAt(index + delta)}
+              onStop={() => void nb.stop()}
+              onMove={(delta) => nb.move(cell.key, delta)}
+              onRemove={() => nb.remove(cell.key)}
+              onAddBelow={() => focusCell(nb.add(index))}
+            />
+          ))}
+        </ol>
+      </InteractContext.Provider>
     </div>
   )
 }
