@@ -5,11 +5,12 @@
  * what is not a valid HostCall. Hand-written rather than a zod schema: this
  * runs once per console.log, and a flood of them is a failure mode we test.
  */
+import { TABLE_MIME } from './isolate/display.ts'
 import { INTERACT_MIME } from './isolate/interact.ts'
 import type { HostCall, PostedStream } from './isolate/wire.ts'
 
 /** Output mime types a cell may produce: text on stdout/stderr, the display helpers' and interact's types on display. */
-export const OUTPUT_MIMES: ReadonlySet<string> = new Set(['text/plain', 'text/html', 'application/json', 'image/svg+xml', 'image/png', INTERACT_MIME])
+export const OUTPUT_MIMES: ReadonlySet<string> = new Set(['text/plain', 'text/html', 'application/json', 'image/svg+xml', 'image/png', TABLE_MIME, INTERACT_MIME])
 const STREAMS: ReadonlySet<unknown> = new Set<PostedStream>(['stdout', 'stderr', 'display'])
 const TIMEOUT_MAX = 2 ** 31 - 1
 

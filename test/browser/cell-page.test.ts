@@ -51,6 +51,21 @@ describeWith(chromiumMissing(), 'the cell page in a browser', () => {
     expect(new URL(page.url()).pathname).toMatch(/^\/cells\/[\w-]+$/)
   })
 
+  it('renders a table, a JSON tree and an image natively', async () => {
+    const page = browser.page
+    await page.goto(cluster.url)
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20"/></svg>'
+    await typeCode(page, `display.table([{ city: 'Oslo', n: 3 }, { city: 'Lima', n: 12 }])\ndisplay.json({ a: [1, 2] })\ndisplay.svg('${svg}')`)
+    await page.keyboard.press('Control+Enter')
+    await page.locator('[role=status] [data-status=done]').waitFor()
+
+    const table = page.getByRole('region', { name: 'Table output 1' })
+    expect(await table.locator('th').allTextContents()).toEqual(['city', 'n'])
+    expect(await table.locator('tbody tr').allTextContents()).toEqual(['Oslo3', 'Lima12'])
+    expect(await page.locator('[data-mime="application/json"]').textContent()).toContain('a')
+    expect(await page.getByRole('img', { name: 'SVG image output 3' }).count()).toBe(1)
+  })
+
   it('stops a runaway cell with the Stop button', async () => {
     const page = browser.page
     await page.goto(cluster.url)

@@ -2,11 +2,12 @@
  * One output of a cell, rendered by its mime type, never trusting its data:
  * text as text; HTML in a sandboxed frame; SVG through <img> (an image's
  * scripts never run); raster images only from well-formed base64; JSON as a
- * tree. Anything else is shown as text with its type.
+ * tree; tables as tables. Anything else is shown as text with its type.
  */
 import type { Output as CellOutput } from '../../api.ts'
 import { HtmlFrame } from '../HtmlFrame/index.tsx'
 import { JsonTree } from '../JsonTree/index.tsx'
+import { readTable, Table, TABLE_MIME } from '../Table/index.tsx'
 import './style.css'
 
 const RASTER = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp'])
@@ -37,6 +38,16 @@ export function Output({ output }: { output: CellOutput }) {
         <img class="output__image" src={`data:${mime};base64,${data}`} alt={`Image output ${seq}`} />
       </div>
     )
+  }
+  if (mime === TABLE_MIME) {
+    const table = readTable(data)
+    if (table) {
+      return (
+        <div class={cls} data-mime={mime}>
+          <Table table={table} label={`Table output ${seq}`} />
+        </div>
+      )
+    }
   }
   if (mime === 'application/json') {
     const value = parseJson(data)
