@@ -78,6 +78,8 @@ export async function serveSandbox(transport: SandboxTransport, options: Sandbox
         }
         push({ type: 'end', jobId, ...end })
         push({ type: 'credit', credits: 1 })
+        // After the outbox's flush, which setImmediate runs first: the end leaves before the next context is made.
+        if (slot instanceof Slot) setImmediate(() => slot.prepareNext())
       })
   }
 

@@ -55,11 +55,14 @@ export interface Engine {
   heap: { bytes: number; readAt: number }
 }
 
-/** A context that outlives its cells: the session's, with the prelude's `enter` already run in it. */
-export interface SessionScope {
+/** A context with the prelude's `enter` already run in it. */
+export interface PreparedContext {
   context: ivm.Context
   enter: ivm.Reference<Enter>
 }
+
+/** A context that outlives its cells: the session's. */
+export type SessionScope = PreparedContext
 
 export interface RunningCell {
   /** Resolves once, when the job has ended and its context is gone. */
@@ -80,12 +83,31 @@ interface HostTimer {
 }
 
 /**
+ * `fresh`, for a one-off cell: a context made for it ahead of time (see
+ * Slot.prepareNext), never used by another job; without it the context is made here.
+ *
  * @example
  *   const cell = runCell(engine, job, (output) => send(output))
  *   const end = await cell.ended // { status: 'done', result: { text: '2', json: 2 }, usage }
  */
-export function runCell(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void, scope?: SessionScope): RunningCell {
-  return new CellRun(engine, job, onOutput, scope)
+export function runCell(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void, scope?: SessionScope, fresh?: PreparedContext): RunningCell {
+  return new CellRun(engine, job, onOutput, scope, fresh)
+}
+
+/**
+ * A fresh context of the engine's isolate with the prelude run in it.
+ *
+ * @example
+ *   const fresh = prepareContext(engine) // later: runCell(engine, job, onOutput, undefined, fresh)
+ */
+export function prepareContext(engine: Engine): PreparedContext {
+  const context = engine.isolate.createContextSync()
+  try {
+    return { context, enter: engine.prelude.runSync(context, { reference: true }) as ivm.Reference<Enter> }
+  } catch (error) {
+    context.release()
+    throw error
+  }
 }
 
 class CellRun implements RunningCell {
@@ -114,7 +136,7 @@ class CellRun implements RunningCell {
   readonly #wallTimer: NodeJS.Timeout
   readonly #cpuTimer: NodeJS.Timeout
 
-  constructor(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void, scope: SessionScope | undefined) {
+  constructor(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void, scope: SessionScope | undefined, fresh: PreparedContext | undefined) {
     this.ended = new Promise((resolve) => (this.#resolve = resolve))
     this.#engine = engine
     this.#isolate = engine.isolate
@@ -129,8 +151,9 @@ class CellRun implements RunningCell {
       if (this.#cpuUsed() > BigInt(cpuMs) * 1_000_000n) this.#stop('timeout', 'CpuLimitExceeded', `the cell used more than its CPU time limit of ${cpuMs} ms`)
     }, CPU_POLL_MS)
     try {
-      this.#context = scope?.context ?? engine.isolate.createContextSync()
-      this.#enter = scope?.enter ?? (engine.prelude.runSync(this.#context, { reference: true }) as ivm.Reference<Enter>)
+      const prepared = scope ?? fresh ?? prepareContext(engine)
+      this.#context = prepared.context
+      this.#enter = prepared.enter
     } catch (error) {
       this.#crashed(error)
       return

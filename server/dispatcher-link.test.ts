@@ -26,7 +26,8 @@ async function freeEndpoint(): Promise<string> {
 }
 
 async function router(endpoint: string): Promise<{ socket: Router; received: ServerMessage[][] }> {
-  const socket = new Router({ linger: 0 })
+  // As the dispatcher's: a new connection with a known routing id takes over from the old one.
+  const socket = new Router({ handover: true, linger: 0 })
   await socket.bind(endpoint)
   closers.push(() => socket.close())
   const received: ServerMessage[][] = []
@@ -73,5 +74,22 @@ describe('ZmqDispatcherLink', () => {
     await vi.waitFor(() => expect(batches).toHaveLength(1), WAIT)
     expect(batches[0]).toEqual([{ type: 'welcome', bootId: 'd-1', pool }, started])
     expect(link.state()).toMatchObject({ connected: true, bootId: 'd-1', pool })
+  })
+
+  it('replaces a socket that brings no welcome, with a new boot id, and sends what was waiting on the new one', async () => {
+    const { socket, received } = await router('tcp://127.0.0.1:*') // a dispatcher that never answers
+    const log: string[] = []
+    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-3', bootId: 'boot-first', helloIntervalMs: 50, reconnectAfterMs: 300, log: (l) => log.push(l) })
+    closers.push(() => link.close())
+    link.start()
+    await vi.waitFor(() => expect(received.flat().some((m) => m.type === 'hello')).toBe(true), WAIT)
+    await vi.waitFor(() => expect(link.bootId).not.toBe('boot-first'), WAIT)
+    link.send([{ type: 'cancel', jobId: 'CCCCCCCCCCCCCCCC' }])
+    await vi.waitFor(() => {
+      const hellos = received.flat().filter((m): m is Extract<ServerMessage, { type: 'hello' }> => m.type === 'hello')
+      expect(hellos.some((m) => m.bootId === link.bootId)).toBe(true)
+      expect(received.flat().some((m) => m.type === 'cancel')).toBe(true)
+    }, WAIT)
+    expect(log.some((l) => /no answer from the dispatcher/.test(l))).toBe(true)
   })
 })

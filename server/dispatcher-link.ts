@@ -10,6 +10,12 @@
  *
  * The job service sees only the DispatcherLink interface, so route tests can
  * plug in another link without sockets.
+ *
+ * A link that hears no welcome for a few hello intervals opens a new socket
+ * with a new connection boot id: whatever state the old socket was stuck in
+ * (seen under heavy load: hellos never reaching a dispatcher that was up),
+ * the new one starts clean, messages it had not sent go out on the new one,
+ * and the dispatcher re-sends what this server has not acked.
  */
 import { randomUUID } from 'node:crypto'
 import { Dealer } from 'zeromq'
@@ -44,10 +50,12 @@ export interface ZmqLinkOptions {
   endpoint: string
   /** Stable across restarts: the dispatcher routes replies to it. */
   serverId: string
-  /** New per process; defaults to a random UUID. */
+  /** New per process (and per reconnection); defaults to a random UUID. */
   bootId?: string
   /** How often hello is repeated (default 2000 ms). */
   helloIntervalMs?: number
+  /** A socket that brought no welcome for this long is replaced by a new one (default 10 s, at least 3 hellos). */
+  reconnectAfterMs?: number
   /** How long a request (requestWorkers) waits for its reply (default 2000 ms). */
   requestTimeoutMs?: number
   log?: (line: string) => void
@@ -67,20 +75,26 @@ const MISSED_HELLOS = 3
  */
 export class ZmqDispatcherLink implements DispatcherLink {
   readonly serverId: string
-  readonly bootId: string
+  /** Changes when the link opens a new socket, so the dispatcher re-sends what was not acked. */
+  bootId: string
   private readonly endpoint: string
   private readonly helloIntervalMs: number
   private readonly log: (line: string) => void
-  private readonly dealer: Dealer
+  private dealer: Dealer
+  /** When the current socket was opened: a dispatcher silent since then for too long means a new socket. */
+  private openedAt = 0
   private outbox: Buffer[] = []
   /** At most one hello waits to be sent, however long the dispatcher is away. */
   private helloDue = false
   private sending = false
+  /** A pump is scheduled for the end of this tick. */
+  private pumpDue = false
   private closed = false
   private handler: (messages: DispatcherMessage[]) => void = () => {}
   private welcome: { bootId: string; pool: PoolState; at: number } | null = null
   private timer: NodeJS.Timeout | undefined
   private readonly requestTimeoutMs: number
+  private readonly reconnectAfterMs: number
   /** Requests waiting for their reply, by requestId. */
   private readonly requests = new Map<string, (report: WorkersReport | null) => void>()
 
@@ -90,20 +104,23 @@ export class ZmqDispatcherLink implements DispatcherLink {
     this.bootId = options.bootId ?? randomUUID()
     this.helloIntervalMs = options.helloIntervalMs ?? 2000
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000
+    this.reconnectAfterMs = options.reconnectAfterMs ?? Math.max(10_000, MISSED_HELLOS * this.helloIntervalMs)
     this.log = options.log ?? ((line) => console.warn(line))
     // immediate: messages wait in our outbox (not in a pipe to a dead peer) while no dispatcher is there.
     // linger 0: what is unsent at close is re-sent or re-derived after restart (acks, recovery).
-    this.dealer = new Dealer({ routingId: this.serverId, immediate: true, linger: 0 })
+    this.dealer = this.open()
   }
 
   /** Connects, says hello now and every helloIntervalMs, and starts receiving. */
   start(): void {
-    this.dealer.events.on('connect', () => this.hello())
     this.dealer.connect(this.endpoint)
+    this.openedAt = Date.now()
     this.hello()
-    this.timer = setInterval(() => this.hello(), this.helloIntervalMs)
+    this.timer = setInterval(() => {
+      this.reopenIfSilent()
+      this.hello()
+    }, this.helloIntervalMs)
     this.timer.unref()
-    void this.receive()
   }
 
   onMessages(handler: (messages: DispatcherMessage[]) => void): void {
@@ -113,7 +130,15 @@ export class ZmqDispatcherLink implements DispatcherLink {
   send(messages: readonly ServerMessage[]): void {
     if (this.closed) return
     for (const message of messages) this.outbox.push(encode(message))
-    this.pump()
+    // At the end of this tick, as the dispatcher's outbox does: the submits of every request
+    // parsed in one turn of the event loop leave as one multipart message, not one each.
+    if (!this.pumpDue) {
+      this.pumpDue = true
+      setImmediate(() => {
+        this.pumpDue = false
+        this.pump()
+      })
+    }
   }
 
   state(): DispatcherState {
@@ -151,6 +176,25 @@ export class ZmqDispatcherLink implements DispatcherLink {
     this.dealer.close()
   }
 
+  private open(): Dealer {
+    const dealer = new Dealer({ routingId: this.serverId, immediate: true, linger: 0 })
+    dealer.events.on('connect', () => this.hello())
+    void this.receive(dealer)
+    return dealer
+  }
+
+  private reopenIfSilent(): void {
+    const heard = Math.max(this.welcome?.at ?? 0, this.openedAt)
+    if (this.closed || Date.now() - heard < this.reconnectAfterMs) return
+    this.log(`cellgate: no answer from the dispatcher at ${this.endpoint} for ${Date.now() - heard} ms; opening a new connection`)
+    const old = this.dealer
+    this.bootId = randomUUID()
+    this.dealer = this.open()
+    this.dealer.connect(this.endpoint)
+    this.openedAt = Date.now()
+    old.close()
+  }
+
   private hello(): void {
     if (this.closed) return
     this.helloDue = true
@@ -163,24 +207,30 @@ export class ZmqDispatcherLink implements DispatcherLink {
     void (async () => {
       try {
         while (!this.closed && (this.helloDue || this.outbox.length > 0)) {
-          const frames = this.outbox.splice(0, MAX_FRAMES)
-          if (this.helloDue) {
-            this.helloDue = false
-            frames.unshift(encode({ type: 'hello', serverId: this.serverId, bootId: this.bootId } satisfies ServerMessage))
+          const messages = this.outbox.splice(0, MAX_FRAMES)
+          const frames = this.helloDue ? [encode({ type: 'hello', serverId: this.serverId, bootId: this.bootId } satisfies ServerMessage), ...messages] : messages
+          this.helloDue = false
+          const dealer = this.dealer
+          try {
+            await dealer.send(frames)
+          } catch (err) {
+            if (this.closed) return
+            // Replaced while this send waited: the messages go out on the new socket.
+            if (dealer !== this.dealer) this.outbox.unshift(...messages)
+            else this.log(`cellgate: sending to the dispatcher failed: ${(err as Error).message}`)
+            break
           }
-          await this.dealer.send(frames)
         }
-      } catch (err) {
-        if (!this.closed) this.log(`cellgate: sending to the dispatcher failed: ${(err as Error).message}`)
       } finally {
         this.sending = false
+        if (!this.closed && (this.helloDue || this.outbox.length > 0)) this.pump()
       }
     })()
   }
 
-  private async receive(): Promise<void> {
+  private async receive(dealer: Dealer): Promise<void> {
     try {
-      for await (const frames of this.dealer) {
+      for await (const frames of dealer) {
         const batch: DispatcherMessage[] = []
         for (const frame of frames) {
           try {
@@ -205,7 +255,7 @@ export class ZmqDispatcherLink implements DispatcherLink {
         }
       }
     } catch (err) {
-      if (!this.closed) this.log(`cellgate: receiving from the dispatcher failed: ${(err as Error).message}`)
+      if (!this.closed && dealer === this.dealer) this.log(`cellgate: receiving from the dispatcher failed: ${(err as Error).message}`)
     }
   }
 }

@@ -9,7 +9,7 @@
  *                           (A dies) <── sessionEnded {S, reason}; S's running cell ends lost
  *     submit {…, S, cell n} ───────────> lost, SessionEnded (never a fresh context)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { DispatcherMessage, JobSpec, MessageOf } from '../protocol/index.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { LocalLauncher } from './launchers/local.ts'
@@ -25,6 +25,8 @@ beforeAll(async () => {
   launcher = new LocalLauncher()
   dispatcher = await startTestDispatcher(launcher, { pool: { size: 2, slots: 2 } })
   server = await TestServer.connect(dispatcher.endpoints.server, { serverId: 'srv-sessions' })
+  // Both sandboxes up before any session is placed, or the first would take them all.
+  await vi.waitFor(() => expect(dispatcher.state().connected).toBe(2), { timeout: 30_000, interval: 20 })
 })
 afterAll(async () => {
   server?.close()
