@@ -12,15 +12,14 @@
 import { Dealer } from 'zeromq'
 import { decode, toSandboxMessageSchema, type ToSandboxMessage } from '../../protocol/index.ts'
 import type { Launcher, LauncherHost, SandboxBoot, SandboxHandle } from '../launcher.ts'
+import { Inbox } from './inbox.ts'
 
 type Exit = { code: number | null; signal: string | null; reason: string }
 
 export class ScriptedSandbox {
-  /** Every message the dispatcher sent it, in order. */
-  readonly received: ToSandboxMessage[] = []
   readonly handle: SandboxHandle
   private readonly dealer: Dealer
-  private waiters: { match: (m: ToSandboxMessage) => boolean; resolve: (m: ToSandboxMessage) => void }[] = []
+  private readonly inbox = new Inbox<ToSandboxMessage>()
   private exit!: (exit: Exit) => void
 
   constructor(readonly boot: SandboxBoot) {
@@ -29,6 +28,11 @@ export class ScriptedSandbox {
     const exited = new Promise<Exit>((resolve) => (this.exit = resolve))
     this.handle = { id: boot.id, host: 'scripted', pid: undefined, exited, kill: () => this.die('killed by SIGKILL', 'SIGKILL') }
     void this.readLoop()
+  }
+
+  /** Every message the dispatcher sent it, in order. */
+  get received(): readonly ToSandboxMessage[] {
+    return this.inbox.received
   }
 
   get id(): string {
@@ -42,9 +46,7 @@ export class ScriptedSandbox {
 
   /** The first message matching, already received or still to come. */
   waitFor(match: (m: ToSandboxMessage) => boolean): Promise<ToSandboxMessage> {
-    const found = this.received.find(match)
-    if (found) return Promise.resolve(found)
-    return new Promise((resolve) => this.waiters.push({ match, resolve }))
+    return this.inbox.waitFor(match)
   }
 
   /** The `run` of a job (waits for it), returning its jobId. */
@@ -63,14 +65,7 @@ export class ScriptedSandbox {
     try {
       for await (const frames of this.dealer) {
         for (const frame of frames) {
-          const message = decode(toSandboxMessageSchema, frame)
-          this.received.push(message)
-          const waiting = this.waiters
-          this.waiters = []
-          for (const waiter of waiting) {
-            if (waiter.match(message)) waiter.resolve(message)
-            else this.waiters.push(waiter)
-          }
+          this.inbox.push(decode(toSandboxMessageSchema, frame))
         }
       }
     } catch (err) {

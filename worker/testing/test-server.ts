@@ -12,6 +12,7 @@ import { configSchema, type Config } from '../../config/schema.ts'
 import { decode, dispatcherMessageSchema, encode, type DispatcherMessage, type JobSpec, type MessageOf, type ServerMessage } from '../../protocol/index.ts'
 import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher.ts'
 import type { Launcher } from '../launcher.ts'
+import { Inbox } from './inbox.ts'
 
 /** A config with both endpoints on free loopback ports (or the sandbox endpoint given) and the given pool and grace. */
 export function testConfig(overrides: { pool?: Partial<Config['pool']>; graceMs?: number; sandboxEndpoint?: string } = {}): Config {
@@ -44,14 +45,10 @@ type JobMessage = Exclude<DispatcherMessage, { type: 'welcome' | 'workers' | 'se
 
 let requestCounter = 0
 
-type Waiter = { match: (m: DispatcherMessage) => boolean; resolve: (m: DispatcherMessage) => void }
-
 export class TestServer {
-  /** Every message received, in order. */
-  readonly received: DispatcherMessage[] = []
   /** Frames per ZeroMQ message received, to see how the dispatcher batched them. */
   readonly batchSizes: number[] = []
-  private waiters: Waiter[] = []
+  private readonly inbox = new Inbox<DispatcherMessage>()
   private readonly dealer: Dealer
 
   private constructor(endpoint: string, readonly serverId: string, routingId: string) {
@@ -81,8 +78,12 @@ export class TestServer {
 
   /** The first message matching, received at index `from` or later (waits for it if needed). */
   waitFor(match: (m: DispatcherMessage) => boolean, from = 0): Promise<DispatcherMessage> {
-    for (let i = from; i < this.received.length; i++) if (match(this.received[i]!)) return Promise.resolve(this.received[i]!)
-    return new Promise((resolve) => this.waiters.push({ match, resolve }))
+    return this.inbox.waitFor(match, from)
+  }
+
+  /** Every message received, in order. */
+  get received(): readonly DispatcherMessage[] {
+    return this.inbox.received
   }
 
   async waitForEnd(jobId: string, from = 0): Promise<MessageOf<DispatcherMessage, 'end'>> {
@@ -114,14 +115,7 @@ export class TestServer {
       for await (const frames of this.dealer) {
         this.batchSizes.push(frames.length)
         for (const frame of frames) {
-          const message = decode(dispatcherMessageSchema, frame)
-          this.received.push(message)
-          const waiting = this.waiters
-          this.waiters = []
-          for (const waiter of waiting) {
-            if (waiter.match(message)) waiter.resolve(message)
-            else this.waiters.push(waiter)
-          }
+          this.inbox.push(decode(dispatcherMessageSchema, frame))
         }
       }
     } catch (err) {
