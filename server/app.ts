@@ -5,11 +5,11 @@
  * service, so tests run it in-process with `app.request()`.
  */
 import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { methodNotAllowed } from 'hono/method-not-allowed'
 import { MAX_BODY_BYTES } from '../protocol/index.ts'
+import { limitBody } from './body-limit.ts'
 import { ApiError, type ErrorCode } from './errors.ts'
 import { API_BASE } from './job-view.ts'
 import { StoreUnavailableError } from './store/guard.ts'
@@ -62,11 +62,8 @@ export function createApp(options: AppOptions): Hono {
       return errorJson(c, new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`), { Allow: allow })
     },
   }))
-  app.use(`${API_BASE}/*`, bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError('payload_too_large', `the request body is larger than ${MAX_BODY_BYTES} bytes`)
-    },
+  app.use(`${API_BASE}/*`, limitBody(MAX_BODY_BYTES, () => {
+    throw new ApiError('payload_too_large', `the request body is larger than ${MAX_BODY_BYTES} bytes`)
   }))
 
   app.route(`${API_BASE}/cells`, cellRoutes(jobs, sessions))
