@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -38,6 +38,27 @@ export interface Kernel {
   close(): Promise<void>
 }
 
+/**
+ * Jupyter Server as shipped never sets TCP_NODELAY on a kernel's WebSocket
+ * (tornado leaves it to the handler), so after the first small message of a
+ * reply (status busy) the rest waits for the client's delayed ACK: about
+ * 40 ms on every execution that is alone on its connection, whoever the
+ * client is. With `noDelay` a config file turns Nagle off for those sockets,
+ * as a Jupyter tuned for latency would: the comparison against its best.
+ */
+const NO_DELAY_CONFIG = `from jupyter_server.services.kernels.handlers import ZMQChannelsHandler
+
+_open = ZMQChannelsHandler.open
+
+
+def _open_without_nagle(self, *args, **kwargs):
+    self.set_nodelay(True)
+    return _open(self, *args, **kwargs)
+
+
+ZMQChannelsHandler.open = _open_without_nagle
+`
+
 /** Why Jupyter cannot run here, or undefined. */
 export function jupyterMissing(): string | undefined {
   return existsSync(JUPYTER_SERVER) ? undefined : `${JUPYTER_SERVER} not found: run scripts/install-jupyter.sh (as root)`
@@ -50,8 +71,12 @@ export function jupyterMissing(): string | undefined {
  *   await kernel.execute('1+1')
  *   await jupyter.close()
  */
-export async function startJupyter(): Promise<JupyterServer> {
+export async function startJupyter(options: { noDelay?: boolean } = {}): Promise<JupyterServer> {
   const dir = mkdtempSync(join(tmpdir(), 'cellgate-jupyter-'))
+  if (options.noDelay) {
+    mkdirSync(join(dir, 'config'))
+    writeFileSync(join(dir, 'config', 'jupyter_server_config.py'), NO_DELAY_CONFIG)
+  }
   const port = await freePort()
   const token = randomUUID()
   const url = `http://127.0.0.1:${port}`

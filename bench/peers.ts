@@ -2,7 +2,8 @@
  * `npm run bench:peers`: cellgate's trivial-cell scenario (submit `1+1` and
  * wait) beside Jupyter Server executing the same `1+1` over its REST +
  * WebSocket API, with one kernel and with four kernels (requests sent to
- * them round-robin), in one run, interleaved at each concurrency so the
+ * them round-robin), and four kernels of a Jupyter with Nagle's algorithm
+ * off on its WebSockets (its best latency; see jupyter-server.ts), in one run, interleaved at each concurrency so the
  * machine's other load falls on all alike. Prints the throughput and p50
  * ratios and writes bench/results/<date>-peers.json and .html.
  *
@@ -26,10 +27,10 @@ const seconds = quick ? 1 : Number(process.env.BENCH_SECONDS ?? 10)
 const CONCURRENCY = [1, 4, 32]
 
 /** Sends requests to the kernels in turn, whatever loop they come from. */
-function runJupyter(kernels: Kernel[], concurrency: number, durationSeconds: number): Promise<ScenarioResult> {
+function runJupyter(kernels: Kernel[], concurrency: number, durationSeconds: number, variant = ''): Promise<ScenarioResult> {
   let next = 0
   return runLoops({
-    scenario: `Jupyter Server, ${kernels.length} kernel${kernels.length > 1 ? 's' : ''}`,
+    scenario: `Jupyter Server${variant}, ${kernels.length} kernel${kernels.length > 1 ? 's' : ''}`,
     concurrency,
     durationSeconds,
     iteration: () => kernels[next++ % kernels.length]!.execute(TRIVIAL_CODE),
@@ -44,24 +45,34 @@ async function main(): Promise<void> {
   }
   const report = newReport('peers', { seconds, quick, url: process.env.BENCH_URL ?? 'own cluster' })
   const target = await startTarget(process.env.BENCH_URL)
-  let jupyter: JupyterServer | undefined
+  // As shipped, and with Nagle off on its WebSockets (see jupyter-server.ts): Jupyter at its best.
+  const jupyters: JupyterServer[] = []
   const kernels: Kernel[] = []
+  const tuned: Kernel[] = []
   const sampler = startSampler(() => [
     ...target.processes(),
-    ...(jupyter ? [{ label: 'jupyter-server', pid: jupyter.pid }, ...jupyter.kernelPids().map((pid) => ({ label: `kernel ${pid}`, pid }))] : []),
+    ...jupyters.flatMap((jupyter, i) => [
+      { label: `jupyter-server${i ? ' (Nagle off)' : ''}`, pid: jupyter.pid },
+      ...jupyter.kernelPids().map((pid) => ({ label: `kernel ${pid}`, pid })),
+    ]),
   ])
   try {
-    jupyter = await startJupyter()
-    for (let i = 0; i < 4; i++) kernels.push(await jupyter.startKernel())
-    console.log(`cellgate at ${target.url}, Jupyter Server at ${jupyter.url} (4 kernels); ${seconds} s per run`)
+    for (const [noDelay, into] of [[false, kernels], [true, tuned]] as const) {
+      const jupyter = await startJupyter({ noDelay })
+      jupyters.push(jupyter)
+      for (let i = 0; i < 4; i++) into.push(await jupyter.startKernel())
+    }
+    console.log(`cellgate at ${target.url}, Jupyter Server at ${jupyters[0]!.url} (4 kernels) and, Nagle off, at ${jupyters[1]!.url} (4 kernels); ${seconds} s per run`)
     sampler.phase('warm-up')
     await runTrivialCell(target.url, 8, quick ? 1 : 2)
     await runJupyter(kernels, 4, quick ? 1 : 2)
+    await runJupyter(tuned, 4, quick ? 1 : 2)
 
     const runs: Record<string, (c: number) => Promise<ScenarioResult>> = {
       cellgate: (c) => runTrivialCell(target.url, c, seconds),
       'jupyter 1 kernel': (c) => runJupyter(kernels.slice(0, 1), c, seconds),
       'jupyter 4 kernels': (c) => runJupyter(kernels, c, seconds),
+      'jupyter 4 kernels, Nagle off': (c) => runJupyter(tuned, c, seconds, ' (Nagle off)'),
     }
     const results = new Map<string, ScenarioResult[]>(Object.keys(runs).map((name) => [name, []]))
     for (const c of CONCURRENCY) {
@@ -81,7 +92,7 @@ async function main(): Promise<void> {
     }
     for (const [i, c] of CONCURRENCY.entries()) {
       const cg = results.get('cellgate')![i]!
-      for (const peer of ['jupyter 1 kernel', 'jupyter 4 kernels']) {
+      for (const peer of Object.keys(runs).slice(1)) {
         const j = results.get(peer)![i]!
         say(`c=${c}: cellgate / ${peer}: throughput ${(cg.cellsPerSecond / j.cellsPerSecond).toFixed(2)}× (${cg.cellsPerSecond.toFixed(0)} vs ${j.cellsPerSecond.toFixed(0)} cells/s), ` +
           `p50 ${(cg.p50Ms / j.p50Ms).toFixed(2)}× (${cg.p50Ms} vs ${j.p50Ms} ms)`)
@@ -89,12 +100,14 @@ async function main(): Promise<void> {
     }
     const best = (name: string) => Math.max(...results.get(name)!.map((r) => r.cellsPerSecond))
     const lowestP50 = (name: string) => Math.min(...results.get(name)!.map((r) => r.p50Ms))
-    say(`best of each: cellgate ${best('cellgate').toFixed(0)} cells/s = ${(best('cellgate') / best('jupyter 4 kernels')).toFixed(2)}× Jupyter with 4 kernels (${best('jupyter 4 kernels').toFixed(0)}/s); ` +
-      `lowest p50 ${lowestP50('cellgate')} ms = ${(lowestP50('cellgate') / lowestP50('jupyter 4 kernels')).toFixed(2)}× Jupyter's (${lowestP50('jupyter 4 kernels')} ms)`)
+    for (const peer of ['jupyter 4 kernels', 'jupyter 4 kernels, Nagle off']) {
+      say(`best of each: cellgate ${best('cellgate').toFixed(0)} cells/s = ${(best('cellgate') / best(peer)).toFixed(2)}× ${peer} (${best(peer).toFixed(0)}/s); ` +
+        `lowest p50 ${lowestP50('cellgate')} ms = ${(lowestP50('cellgate') / lowestP50(peer)).toFixed(2)}× its (${lowestP50(peer)} ms)`)
+    }
   } finally {
     sampler.stop()
-    for (const kernel of kernels) await kernel.close()
-    await jupyter?.close()
+    for (const kernel of [...kernels, ...tuned]) await kernel.close()
+    for (const jupyter of jupyters) await jupyter.close()
     await target.close()
   }
   report.memory = { samples: sampler.samples, summary: summarizeMemory(sampler.samples) }

@@ -1,8 +1,8 @@
 /**
  * `npm run bench:soak`: trivial cells (submit and wait) at a fixed rate for
  * a long time (autocannon's overallRate), then the memory drift of every
- * process (resident memory after warm-up against the end of the run), the
- * error count and the stored-results check. Writes
+ * process (resident memory after warm-up against the end of the run, and
+ * the trend under load), the error count and the stored-results check. Writes
  * bench/results/<date>-soak.json and .html (memory over time).
  *
  * BENCH_RATE      cells per second (default: 70% of the rate measured first at concurrency 32)
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     const after = sampler.sample()
     say(`achieved ${r.cellsPerSecond.toFixed(0)} of ${rate} cells/s; errors: ${r.errors + r.non2xx} (${r.errors} connection errors/timeouts, ${r.non2xx} non-2xx)`)
     for (const line of drift(before, after)) say(line)
+    for (const line of trend(sampler.samples.filter((m) => m.phase === `soak ${rate}/s`))) say(line)
     if (target.store) say(formatStoredCheck(r.requests - r.non2xx, await countStoredJobs(target.store, TRIVIAL_CODE, since), CONNECTIONS))
   } finally {
     sampler.stop()
@@ -70,6 +71,26 @@ async function main(): Promise<void> {
   report.memory = { samples: sampler.samples, summary: summarizeMemory(sampler.samples) }
   const files = writeResults(report)
   console.log(`results: ${files.json}\nreport:  ${files.html}`)
+}
+
+/**
+ * Resident memory under load: the mean of the soak's first tenth against its
+ * last tenth. Idle-before against idle-after also counts what only grows
+ * once load starts (V8's young generation widens to its maximum under a high
+ * allocation rate, isolate heaps fill to their next collection) and then
+ * stays; a leak grows between the two tenths as well.
+ */
+function trend(samples: MemorySample[]): string[] {
+  const tenth = Math.max(1, Math.floor(samples.length / 10))
+  if (samples.length < 2 * tenth) return []
+  const mean = (part: MemorySample[], label: string) => part.reduce((sum, m) => sum + (m.rssKb[label] ?? 0), 0) / part.length
+  const first = samples.slice(0, tenth)
+  const last = samples.slice(-tenth)
+  return Object.keys(first[0]!.rssKb).flatMap((label) => {
+    if (!last.every((m) => m.rssKb[label] !== undefined)) return []
+    const [a, b] = [mean(first, label), mean(last, label)]
+    return [`memory under load ${label}: ${(a / 1024).toFixed(1)} → ${(b / 1024).toFixed(1)} MiB (${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%, mean of the soak's first tenth vs last tenth)`]
+  })
 }
 
 /** Resident memory of each process before the soak against after it. */
