@@ -30,6 +30,8 @@ export default defineConfig(({ mode }) => ({
     // Processes, sockets and isolates are real: give them time on a slow machine.
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // What a test polls for often waits on a whole cell run (a browser test's first run starts a session's isolate).
+    expect: { poll: { timeout: 15_000 } },
     pool: 'forks',
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
