@@ -76,9 +76,9 @@ async function main(): Promise<void> {
 /**
  * Resident memory under load: the mean of the soak's first tenth against its
  * last tenth. Idle-before against idle-after also counts what only grows
- * once load starts (V8's young generation widens to its maximum under a high
- * allocation rate, isolate heaps fill to their next collection) and then
- * stays; a leak grows between the two tenths as well.
+ * once load starts and then stays (a heap sized up for the load, isolate
+ * heaps filled to their next collection); a leak grows between the two
+ * tenths as well.
  */
 function trend(samples: MemorySample[]): string[] {
   const tenth = Math.max(1, Math.floor(samples.length / 10))
@@ -89,7 +89,7 @@ function trend(samples: MemorySample[]): string[] {
   return Object.keys(first[0]!.rssKb).flatMap((label) => {
     if (!last.every((m) => m.rssKb[label] !== undefined)) return []
     const [a, b] = [mean(first, label), mean(last, label)]
-    return [`memory under load ${label}: ${(a / 1024).toFixed(1)} → ${(b / 1024).toFixed(1)} MiB (${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%, mean of the soak's first tenth vs last tenth)`]
+    return [`memory under load ${label}: ${change(a, b)}, mean of the soak's first tenth vs last tenth`]
   })
 }
 
@@ -98,8 +98,13 @@ function drift(before: MemorySample, after: MemorySample): string[] {
   return Object.entries(before.rssKb).map(([label, kb]) => {
     const end = after.rssKb[label]
     if (end === undefined) return `memory drift ${label}: ${(kb / 1024).toFixed(1)} MiB before; the process was gone at the end`
-    return `memory drift ${label}: ${(kb / 1024).toFixed(1)} → ${(end / 1024).toFixed(1)} MiB (${end >= kb ? '+' : ''}${(((end - kb) / kb) * 100).toFixed(1)}%)`
+    return `memory drift ${label}: ${change(kb, end)}`
   })
+}
+
+/** `130.2 → 144.0 MiB (+10.6%)` from two sizes in KiB. */
+function change(fromKb: number, toKb: number): string {
+  return `${(fromKb / 1024).toFixed(1)} → ${(toKb / 1024).toFixed(1)} MiB (${toKb >= fromKb ? '+' : ''}${(((toKb - fromKb) / fromKb) * 100).toFixed(1)}%)`
 }
 
 await main()
