@@ -33,6 +33,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/server\.port \(PORT\)/)
   })
 
+  it('keeps text that looks like a number as text where the option is text', () => {
+    expect(loadConfig({ CELLGATE_SERVER_ID: '1' }).server.id).toBe('1')
+    expect(loadConfig({ CELLGATE_MONGODB_DB: '2024' }).store.mongodbDb).toBe('2024')
+    expect(loadConfig({ PORT: '9000', CELLGATE_DEBUG: 'true' }).server).toMatchObject({ port: 9000, debug: true })
+    expect(() => loadConfig({ CELLGATE_DEBUG: 'yes' })).toThrow(/server\.debug \(CELLGATE_DEBUG\)/)
+  })
+
+  it('puts every timing knob in the schema with its default', () => {
+    const config = loadConfig({})
+    expect(config.server).toMatchObject({ sweepIntervalMs: 5_000, streamHeartbeatMs: 15_000, streamPollMs: 500, helloIntervalMs: 2_000, dispatcherRequestTimeoutMs: 2_000 })
+    expect(config.pool.startTimeoutMs).toBe(30_000)
+    expect(config.dispatcher).toMatchObject({ metricsHost: '127.0.0.1', metricsPort: 9464 })
+    expect(config.log.level).toBe('info')
+    expect(loadConfig({ CELLGATE_LOG_LEVEL: 'debug', CELLGATE_SWEEP_INTERVAL_MS: '250' })).toMatchObject({ log: { level: 'debug' }, server: { sweepIntervalMs: 250 } })
+    expect(() => loadConfig({ CELLGATE_LOG_LEVEL: 'loud' })).toThrow(/log\.level \(CELLGATE_LOG_LEVEL\)/)
+  })
+
   it('says which file is broken', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cellgate-config-'))
     const file = join(dir, 'bad.json')

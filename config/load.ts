@@ -18,17 +18,17 @@ type Env = Record<string, string | undefined>
  */
 export function loadConfig(env: Env = process.env): Config {
   const raw = readConfigFile(env)
-  for (const [name, [section, key]] of Object.entries(ENV_OPTIONS)) {
+  for (const [name, [section, key, kind]] of Object.entries(ENV_OPTIONS)) {
     const value = env[name]
     if (value === undefined || value === '') continue
     const target = (raw[section] ??= {}) as Record<string, unknown>
-    target[key] = parseEnvValue(value)
+    target[key] = parseEnvValue(value, kind)
   }
   const parsed = configSchema.safeParse(raw)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
     const path = issue.path.join('.')
-    const envName = Object.entries(ENV_OPTIONS).find(([, p]) => p.join('.') === path)?.[0]
+    const envName = Object.entries(ENV_OPTIONS).find(([, [section, key]]) => `${section}.${key}` === path)?.[0]
     throw new ConfigError(`config ${path}${envName ? ` (${envName})` : ''}: ${issue.message}`)
   }
   return parsed.data
@@ -46,10 +46,14 @@ function readConfigFile(env: Env): Record<string, unknown> {
   }
 }
 
-/** Numbers and booleans come as text in the environment. */
-function parseEnvValue(value: string): unknown {
-  if (value === 'true') return true
-  if (value === 'false') return false
-  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value)
+/**
+ * Numbers and booleans come as text in the environment; each option says
+ * which it is, so text that merely looks like a number (a server id `1`)
+ * stays text. Text that is not what the option needs is left as it is, for
+ * the schema to refuse with the option's name.
+ */
+function parseEnvValue(value: string, kind: 'string' | 'number' | 'boolean'): unknown {
+  if (kind === 'boolean') return value === 'true' ? true : value === 'false' ? false : value
+  if (kind === 'number') return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value
   return value
 }

@@ -37,6 +37,14 @@ export const configSchema = z.object({
     corsOrigins: z.string().default('*'),
     /** Serve stacks of unexpected errors in responses. */
     debug: z.boolean().default(false),
+    /** How often the sweep ends stale jobs and expired sessions. */
+    sweepIntervalMs: z.number().int().min(50).max(600_000).default(5_000),
+    /** Interval of the comment lines that keep an idle event stream open through proxies. */
+    streamHeartbeatMs: z.number().int().min(100).max(600_000).default(15_000),
+    /** How often the server says hello to the dispatcher (also how it notices a dispatcher restart). */
+    helloIntervalMs: z.number().int().min(50).max(60_000).default(2_000),
+    /** How long a request to the dispatcher (GET /api/v1/workers) waits for its answer. */
+    dispatcherRequestTimeoutMs: z.number().int().min(50).max(60_000).default(2_000),
   }).prefault({}),
   /** Where the web tier keeps jobs: the embedded SQLite file in server.dataDir, or MongoDB when a URI is set. */
   store: z.object({
@@ -51,6 +59,10 @@ export const configSchema = z.object({
     sandboxEndpoint: zmqEndpoint.default('tcp://127.0.0.1:5556'),
     /** Extra time past a job's wall limit before the dispatcher gives up on its sandbox. */
     graceMs: z.number().int().min(100).default(5_000),
+    /** Address of the dispatcher's Prometheus endpoint (GET /metrics); loopback by default. */
+    metricsHost: z.string().default('127.0.0.1'),
+    /** Its port; 0 takes any free port (the dispatcher prints which). */
+    metricsPort: z.number().int().min(0).max(65535).default(9464),
   }).prefault({}),
   pool: z.object({
     /** Sandbox processes kept running. */
@@ -62,6 +74,8 @@ export const configSchema = z.object({
      * and half the p99 of a mix with 50 ms cells (bench/README.md).
      */
     slots: z.number().int().min(1).max(64).default(4),
+    /** A sandbox that has not connected back within this long after its launch is killed and replaced. */
+    startTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
   }).prefault({}),
   /**
    * Sandboxes on other hosts over SSH (scripts/provision-host.sh prepares a host). With hosts set,
@@ -94,6 +108,10 @@ export const configSchema = z.object({
     /** Sessions one client may have active at once (per client IP until there are keys). */
     maxPerClient: z.number().int().min(1).max(10_000).default(5),
   }).prefault({}),
+  /** Structured JSON logs (pino), one line per event, on stdout; the sandboxes' go through the dispatcher. */
+  log: z.object({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  }).prefault({}),
   /** Defaults for jobs that do not set their own; each capped by the hard maxima. */
   limits: z.object({
     wallMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.wallMs).default(DEFAULT_LIMITS.wallMs),
@@ -110,35 +128,44 @@ export type PoolConfig = Config['pool']
 export type LimitsConfig = Config['limits']
 export type SshConfig = Config['ssh']
 export type SessionsConfig = Config['sessions']
+export type LogConfig = Config['log']
 
-/** Environment variables and the option each sets. */
+/** Environment variables, the option each sets, and how its text is read (an id such as `1` stays a string). */
 export const ENV_OPTIONS = {
-  HOST: ['server', 'host'],
-  PORT: ['server', 'port'],
-  CELLGATE_DATA_DIR: ['server', 'dataDir'],
-  CELLGATE_SERVER_ID: ['server', 'id'],
-  CELLGATE_WAIT_GRACE_MS: ['server', 'waitGraceMs'],
-  CELLGATE_QUEUE_TIMEOUT_MS: ['server', 'queueTimeoutMs'],
-  CELLGATE_STREAM_POLL_MS: ['server', 'streamPollMs'],
-  CELLGATE_CORS_ORIGINS: ['server', 'corsOrigins'],
-  CELLGATE_DEBUG: ['server', 'debug'],
-  MONGODB_URI: ['store', 'mongodbUri'],
-  CELLGATE_MONGODB_DB: ['store', 'mongodbDb'],
-  CELLGATE_DISPATCHER: ['dispatcher', 'endpoint'],
-  CELLGATE_SANDBOX_ENDPOINT: ['dispatcher', 'sandboxEndpoint'],
-  CELLGATE_DISPATCH_GRACE_MS: ['dispatcher', 'graceMs'],
-  CELLGATE_POOL_SIZE: ['pool', 'size'],
-  CELLGATE_SANDBOX_SLOTS: ['pool', 'slots'],
-  CELLGATE_SESSION_IDLE_MS: ['sessions', 'idleMs'],
-  CELLGATE_SESSION_MAX_LIFE_MS: ['sessions', 'maxLifeMs'],
-  CELLGATE_SESSIONS_PER_CLIENT: ['sessions', 'maxPerClient'],
-  CELLGATE_WALL_MS: ['limits', 'wallMs'],
-  CELLGATE_CPU_MS: ['limits', 'cpuMs'],
-  CELLGATE_MEMORY_MB: ['limits', 'memoryMb'],
-  CELLGATE_OUTPUT_BYTES: ['limits', 'outputBytes'],
-  CELLGATE_SSH_HOSTS: ['ssh', 'hosts'],
-  CELLGATE_SSH_KEY: ['ssh', 'keyPath'],
-  CELLGATE_SSH_KNOWN_HOSTS: ['ssh', 'knownHostsPath'],
-  CELLGATE_SSH_TRUST_NEW_HOSTS: ['ssh', 'trustNewHosts'],
-  CELLGATE_SSH_SANDBOX_COMMAND: ['ssh', 'sandboxCommand'],
-} as const satisfies Record<string, readonly [keyof Config, string]>
+  HOST: ['server', 'host', 'string'],
+  PORT: ['server', 'port', 'number'],
+  CELLGATE_DATA_DIR: ['server', 'dataDir', 'string'],
+  CELLGATE_SERVER_ID: ['server', 'id', 'string'],
+  CELLGATE_WAIT_GRACE_MS: ['server', 'waitGraceMs', 'number'],
+  CELLGATE_QUEUE_TIMEOUT_MS: ['server', 'queueTimeoutMs', 'number'],
+  CELLGATE_STREAM_POLL_MS: ['server', 'streamPollMs', 'number'],
+  CELLGATE_CORS_ORIGINS: ['server', 'corsOrigins', 'string'],
+  CELLGATE_DEBUG: ['server', 'debug', 'boolean'],
+  CELLGATE_SWEEP_INTERVAL_MS: ['server', 'sweepIntervalMs', 'number'],
+  CELLGATE_STREAM_HEARTBEAT_MS: ['server', 'streamHeartbeatMs', 'number'],
+  CELLGATE_HELLO_INTERVAL_MS: ['server', 'helloIntervalMs', 'number'],
+  CELLGATE_DISPATCHER_REQUEST_TIMEOUT_MS: ['server', 'dispatcherRequestTimeoutMs', 'number'],
+  MONGODB_URI: ['store', 'mongodbUri', 'string'],
+  CELLGATE_MONGODB_DB: ['store', 'mongodbDb', 'string'],
+  CELLGATE_DISPATCHER: ['dispatcher', 'endpoint', 'string'],
+  CELLGATE_SANDBOX_ENDPOINT: ['dispatcher', 'sandboxEndpoint', 'string'],
+  CELLGATE_DISPATCH_GRACE_MS: ['dispatcher', 'graceMs', 'number'],
+  CELLGATE_DISPATCHER_METRICS_HOST: ['dispatcher', 'metricsHost', 'string'],
+  CELLGATE_DISPATCHER_METRICS_PORT: ['dispatcher', 'metricsPort', 'number'],
+  CELLGATE_POOL_SIZE: ['pool', 'size', 'number'],
+  CELLGATE_SANDBOX_SLOTS: ['pool', 'slots', 'number'],
+  CELLGATE_SANDBOX_START_TIMEOUT_MS: ['pool', 'startTimeoutMs', 'number'],
+  CELLGATE_SESSION_IDLE_MS: ['sessions', 'idleMs', 'number'],
+  CELLGATE_SESSION_MAX_LIFE_MS: ['sessions', 'maxLifeMs', 'number'],
+  CELLGATE_SESSIONS_PER_CLIENT: ['sessions', 'maxPerClient', 'number'],
+  CELLGATE_WALL_MS: ['limits', 'wallMs', 'number'],
+  CELLGATE_CPU_MS: ['limits', 'cpuMs', 'number'],
+  CELLGATE_MEMORY_MB: ['limits', 'memoryMb', 'number'],
+  CELLGATE_OUTPUT_BYTES: ['limits', 'outputBytes', 'number'],
+  CELLGATE_LOG_LEVEL: ['log', 'level', 'string'],
+  CELLGATE_SSH_HOSTS: ['ssh', 'hosts', 'string'],
+  CELLGATE_SSH_KEY: ['ssh', 'keyPath', 'string'],
+  CELLGATE_SSH_KNOWN_HOSTS: ['ssh', 'knownHostsPath', 'string'],
+  CELLGATE_SSH_TRUST_NEW_HOSTS: ['ssh', 'trustNewHosts', 'boolean'],
+  CELLGATE_SSH_SANDBOX_COMMAND: ['ssh', 'sandboxCommand', 'string'],
+} as const satisfies Record<string, readonly [keyof Config, string, 'string' | 'number' | 'boolean']>
