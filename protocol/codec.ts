@@ -4,13 +4,17 @@
  * union yields a ProtocolError, never an untyped value.
  */
 import type { ZodType } from 'zod'
+import type { DispatcherMessage, SandboxMessage, ServerMessage, ToSandboxMessage } from './messages.ts'
+
+/** Any message of any link: the only thing a frame may carry. */
+export type ProtocolMessage = ServerMessage | DispatcherMessage | ToSandboxMessage | SandboxMessage
 
 export class ProtocolError extends Error {
   override name = 'ProtocolError'
 }
 
 /** Encodes one message as one frame. */
-export function encode(message: object): Buffer {
+export function encode(message: ProtocolMessage): Buffer {
   return Buffer.from(JSON.stringify(message))
 }
 

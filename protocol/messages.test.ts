@@ -17,7 +17,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { ZodType } from 'zod'
-import { decode, encode, ProtocolError } from './codec.ts'
+import { rawFrame as frame } from '../test/support/frames.ts'
+import { decode, encode, ProtocolError, type ProtocolMessage } from './codec.ts'
 import { dispatcherMessageSchema, sandboxMessageSchema, serverMessageSchema, toSandboxMessageSchema } from './messages.ts'
 import { DEFAULT_LIMITS } from './limits.ts'
 
@@ -29,9 +30,9 @@ describe('protocol codec', () => {
       [serverMessageSchema, { type: 'submit', job }],
       [serverMessageSchema, { type: 'ack', acks: [{ jobId: job.jobId, upTo: 3 }] }],
       [dispatcherMessageSchema, { type: 'output', jobId: job.jobId, msgSeq: 2, output: { seq: 1, stream: 'stdout', mime: 'text/plain', data: 'hi\n' } }],
-      [serverMessageSchema, { type: 'workers', requestId: 'r-1' }],
+      [serverMessageSchema, { type: 'workersRequest', requestId: 'r-1' }],
       [dispatcherMessageSchema, {
-        type: 'workers', requestId: 'r-1',
+        type: 'workersReport', requestId: 'r-1',
         hosts: [{ host: 'local', state: 'up', sandboxes: 1, running: 1, slots: 2, lastError: null }],
         sandboxes: [{ id: 'sb-1', host: 'local', state: 'busy', pid: 12, slots: 2, running: 1, jobsRun: 3, lastError: null }],
       }],
@@ -42,7 +43,7 @@ describe('protocol codec', () => {
       [sandboxMessageSchema, { type: 'sessionEnded', session: 'sessionABC123456', reason: 'ran out of memory' }],
       [dispatcherMessageSchema, { type: 'sessionEnded', session: 'sessionABC123456', reason: 'the sandbox holding this session died' }],
       [sandboxMessageSchema, { type: 'end', jobId: job.jobId, status: 'done', result: { text: '2', json: 2 }, usage: { cpuMs: 1, wallMs: 1, heapBytes: 10, outputBytes: 0 } }],
-    ] as [ZodType<unknown>, object][]
+    ] as [ZodType<unknown>, ProtocolMessage][]
     for (const [schema, message] of cases) expect(decode(schema, encode(message))).toEqual(message)
   })
 
@@ -51,13 +52,13 @@ describe('protocol codec', () => {
   })
 
   it('names the field of an invalid message', () => {
-    expect(() => decode(sandboxMessageSchema, encode({ type: 'output', jobId: job.jobId, output: { stream: 'tty', mime: 'text/plain', data: '' } }))).toThrow(/output\.stream/)
+    expect(() => decode(sandboxMessageSchema, frame({ type: 'output', jobId: job.jobId, output: { stream: 'tty', mime: 'text/plain', data: '' } }))).toThrow(/output\.stream/)
   })
 
   it('does not let a sandbox claim a job was lost, or send an unknown type', () => {
     const usage = { cpuMs: 0, wallMs: 0, heapBytes: 0, outputBytes: 0 }
-    expect(() => decode(sandboxMessageSchema, encode({ type: 'end', jobId: job.jobId, status: 'lost', usage }))).toThrow(ProtocolError)
-    expect(() => decode(sandboxMessageSchema, encode({ type: 'submit', job }))).toThrow(ProtocolError)
+    expect(() => decode(sandboxMessageSchema, frame({ type: 'end', jobId: job.jobId, status: 'lost', usage }))).toThrow(ProtocolError)
+    expect(() => decode(sandboxMessageSchema, frame({ type: 'submit', job }))).toThrow(ProtocolError)
   })
 
   it('refuses limits past the hard maxima and code past 64 KB', () => {

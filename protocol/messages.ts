@@ -24,8 +24,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cancel'), jobId: jobIdSchema }),
   /** The server has stored every message of these jobs up to and including msgSeq `upTo`. */
   z.object({ type: z.literal('ack'), acks: z.array(z.object({ jobId: jobIdSchema, upTo: z.number().int().nonnegative() })).max(10_000) }),
-  /** Asks for the hosts and sandboxes (GET /api/v1/workers); answered by a `workers` with the same requestId. */
-  z.object({ type: z.literal('workers'), requestId: idSchema }),
+  /** Asks for the hosts and sandboxes (GET /api/v1/workers); answered by a `workersReport` with the same requestId. */
+  z.object({ type: z.literal('workersRequest'), requestId: idSchema }),
   /** The session ended (deleted, idle, too old): its queued cells end `cancelled`, its running cell is cancelled, its sandbox drops the context. */
   z.object({ type: z.literal('endSession'), session: sessionIdSchema }),
 ])
@@ -71,7 +71,7 @@ const workerSandboxSchema = z.object({
 })
 export type WorkerSandbox = z.infer<typeof workerSandboxSchema>
 
-/** What GET /api/v1/workers shows: the body of a `workers` reply. */
+/** What GET /api/v1/workers shows: the body of a `workersReport`. */
 export interface WorkersReport {
   hosts: WorkerHost[]
   sandboxes: WorkerSandbox[]
@@ -88,8 +88,8 @@ export const dispatcherMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('started'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), bootId: idSchema, sandboxId: idSchema }),
   z.object({ type: z.literal('output'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), output: outputSchema }),
   z.object({ type: z.literal('end'), jobId: jobIdSchema, msgSeq: z.number().int().positive(), end: jobEndSchema }),
-  /** Answer to a `workers` request: a snapshot, not about any job, so no msgSeq and never retained or replayed. */
-  z.object({ type: z.literal('workers'), requestId: idSchema, hosts: z.array(workerHostSchema).max(10_000), sandboxes: z.array(workerSandboxSchema).max(100_000) }),
+  /** Answer to a `workersRequest`: a snapshot, not about any job, so no msgSeq and never retained or replayed. */
+  z.object({ type: z.literal('workersReport'), requestId: idSchema, hosts: z.array(workerHostSchema).max(10_000), sandboxes: z.array(workerSandboxSchema).max(100_000) }),
   /**
    * A session's context is gone without the server asking (its sandbox died, or a cell stopped
    * while running took the context with it). Not retained: should the server miss it, the next

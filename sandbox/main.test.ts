@@ -14,9 +14,9 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Router } from 'zeromq'
-import { decode, encode, sandboxMessageSchema, type SandboxMessage } from '../protocol/index.ts'
+import { decode, sandboxMessageSchema, type SandboxCurveKeys, type SandboxMessage } from '../protocol/index.ts'
+import { rawFrame } from '../test/support/frames.ts'
 import { CurveAuthority } from '../worker/curve-authority.ts'
-import type { SandboxCurveKeys } from '../worker/launcher.ts'
 import { jobSpec } from './fixtures/harness.ts'
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
@@ -49,7 +49,8 @@ async function startSandbox(slots: number, curve?: { authority: CurveAuthority; 
     }
     return received.shift()!
   }
-  const send = (message: object) => router.send([id, encode(message)])
+  // Raw frames: one test sends a message the sandbox must refuse.
+  const send = (message: object) => router.send([id, rawFrame(message)])
   return { child, exited, nextMessage, send }
 }
 

@@ -10,7 +10,7 @@
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { Dealer } from 'zeromq'
-import { parseBoot } from './boot.ts'
+import { parseBoot } from '../protocol/index.ts'
 import { createDealerTransport } from './dealer-transport.ts'
 import { serveSandbox } from './loop.ts'
 

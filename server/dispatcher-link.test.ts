@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Router } from 'zeromq'
+import { rawFrame } from '../test/support/frames.ts'
 import { freePort } from '../test/support/test-cluster.ts'
 import { decode, encode, serverMessageSchema } from '../protocol/index.ts'
 import type { DispatcherMessage, ServerMessage } from '../protocol/index.ts'
@@ -70,7 +71,7 @@ describe('ZmqDispatcherLink', () => {
 
     const pool = { sandboxes: 2, connected: 2, ready: 2, freeSlots: 4, queued: 0 }
     const started: DispatcherMessage = { type: 'started', jobId: 'AAAAAAAAAAAAAAAA', msgSeq: 1, bootId: 'd-1', sandboxId: 's-1' }
-    await socket.send(['srv-2', encode({ type: 'welcome', bootId: 'd-1', pool }), Buffer.from('not json'), encode({ type: 'nope' }), encode(started)])
+    await socket.send(['srv-2', encode({ type: 'welcome', bootId: 'd-1', pool }), Buffer.from('not json'), rawFrame({ type: 'nope' }), encode(started)])
     await vi.waitFor(() => expect(batches).toHaveLength(1), WAIT)
     expect(batches[0]).toEqual([{ type: 'welcome', bootId: 'd-1', pool }, started])
     expect(link.state()).toMatchObject({ connected: true, bootId: 'd-1', pool })

@@ -164,7 +164,7 @@ export class ZmqDispatcherLink implements DispatcherLink {
         resolve(report)
       }
       this.requests.set(requestId, settle)
-      this.send([{ type: 'workers', requestId }])
+      this.send([{ type: 'workersRequest', requestId }])
     })
   }
 
@@ -236,7 +236,7 @@ export class ZmqDispatcherLink implements DispatcherLink {
           try {
             const message = decode(dispatcherMessageSchema, frame)
             // A reply goes to its request (a late one, after the timeout, to nobody); it is about no job.
-            if (message.type === 'workers') this.requests.get(message.requestId)?.({ hosts: message.hosts, sandboxes: message.sandboxes })
+            if (message.type === 'workersReport') this.requests.get(message.requestId)?.({ hosts: message.hosts, sandboxes: message.sandboxes })
             else batch.push(message)
           } catch (err) {
             // The dispatcher is trusted; a bad frame is a bug there, not a reason to stop listening.

@@ -3,21 +3,9 @@
  * status. app.ts maps them (and everything else) to `{error: {code, message}}`
  * in one place. An error from a cell is data in the job, never one of these.
  */
-export type ErrorCode =
-  | 'bad_request'
-  | 'invalid_json'
-  | 'validation_failed'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'conflict'
-  /** A cell was sent to a session that has ended; the message says why it ended. */
-  | 'session_ended'
-  /** The client has as many active sessions as it may (config sessions.maxPerClient). */
-  | 'too_many_sessions'
-  | 'unavailable'
-  | 'internal'
+import type { ApiErrorCode } from '../protocol/index.ts'
+
+export type ErrorCode = ApiErrorCode
 
 type ErrorStatus = 400 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503
 

@@ -45,7 +45,7 @@ export function planBatch(messages: readonly DispatcherMessage[], now: number): 
       continue
     }
     // A reply to a request is about no job (the link hands it to its request, not here).
-    if (message.type === 'workers') continue
+    if (message.type === 'workersReport') continue
     if (message.type === 'sessionEnded') {
       sessionsEnded.push({ session: message.session, reason: message.reason })
       continue

@@ -1,35 +1,10 @@
 /**
  * How a job looks to HTTP clients: the stored record plus its outputs, with
  * ISO timestamps and links, minus what only the server needs (dispatcher
- * boot, sandbox id, priority).
+ * boot, sandbox id, priority). The shape is the protocol's (protocol/http-views.ts).
  */
-import type { CellError, CellResult, JobStatus, Limits, Output, Usage } from '../protocol/index.ts'
+import { API_BASE, type JobLinks, type JobView, type Output } from '../protocol/index.ts'
 import type { JobRecord } from './store/port.ts'
-
-export const API_BASE = '/api/v1'
-
-export interface JobLinks {
-  self: string
-  events: string
-}
-
-export interface JobView {
-  id: string
-  status: JobStatus
-  code: string
-  owner: string
-  limits: Limits
-  outputs: Output[]
-  result: CellResult | null
-  error: CellError | null
-  usage: Usage | null
-  createdAt: string
-  startedAt: string | null
-  endedAt: string | null
-  /** The session it ran in; null for a one-off cell. */
-  session: string | null
-  links: JobLinks
-}
 
 /** @example jobLinks('AbC123xyz0_-AbCd') // { self: '/api/v1/cells/AbC…', events: '/api/v1/cells/AbC…/events' } */
 export function jobLinks(id: string): JobLinks {

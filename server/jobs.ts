@@ -11,12 +11,12 @@
  */
 import { randomFillSync } from 'node:crypto'
 import { isTerminal } from '../protocol/index.ts'
-import type { CellError, DispatcherMessage, JobSession, JobSpec, Limits } from '../protocol/index.ts'
+import type { CellError, DispatcherMessage, JobSession, JobSpec, JobView, Limits } from '../protocol/index.ts'
 import type { Config } from '../config/schema.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
 import { EventHub } from './event-hub.ts'
 import { planBatch } from './job-updates.ts'
-import { toJobView, type JobView } from './job-view.ts'
+import { toJobView } from './job-view.ts'
 import { recoverAfterBoot } from './job-recovery.ts'
 import type { JobRecord, JobUpdate, Store, UpdateResult } from './store/port.ts'
 

@@ -9,33 +9,10 @@
  * never uses a session past its time, whatever the sweep interval.
  */
 import type { SessionsConfig } from '../config/schema.ts'
-import type { JobSession } from '../protocol/index.ts'
+import { API_BASE, type JobSession, type SessionRequest, type SessionView } from '../protocol/index.ts'
 import { ApiError } from './errors.ts'
-import { API_BASE } from './job-view.ts'
 import { newJobId, type JobService } from './jobs.ts'
-import type { SessionRecord, SessionStatus } from './store/port.ts'
-
-/** What a client may choose about a session; validated at the HTTP edge (routes/sessions.ts). */
-export interface SessionInput {
-  /** The memory limit of the session's context (default config.limits.memoryMb). */
-  memoryMb?: number
-}
-
-export interface SessionView {
-  id: string
-  status: SessionStatus
-  /** Why it ended; null while active. */
-  endReason: string | null
-  createdAt: string
-  lastUsedAt: string
-  /** When it ends unless a cell is sent before (idle timeout), or at its maximum lifespan; null once ended. */
-  expiresAt: string | null
-  endedAt: string | null
-  memoryMb: number
-  /** Ids of the cells sent to it, in order. */
-  cells: string[]
-  links: { self: string; cells: string }
-}
+import type { SessionRecord } from './store/port.ts'
 
 export const ENDED_BY_CLIENT = 'the session was ended by its client (DELETE)'
 
@@ -56,7 +33,7 @@ export class SessionService {
   constructor(readonly jobs: JobService) {}
 
   /** Throws 429 too_many_sessions when the client already has config.sessions.maxPerClient active sessions. */
-  async create(client: string, input: SessionInput = {}): Promise<SessionRecord> {
+  async create(client: string, input: SessionRequest = {}): Promise<SessionRecord> {
     const { sessions, limits } = this.jobs.config
     const now = Date.now()
     const session: SessionRecord = {

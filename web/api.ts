@@ -6,31 +6,20 @@
  * `{error: {code, message}}` when it sent one, so the page can show a 400's
  * message as it is.
  */
+import type { CellRequest, NotebookCell as NotebookCellShape, NotebookRequest as NotebookRequestShape } from '../protocol/http-requests.ts'
+import type { JobView, NotebookView, SessionView, SubmittedView } from '../protocol/http-views.ts'
 import type { CellError, CellResult, JobStatus, Output, Usage } from '../protocol/job.ts'
-import type { JobLinks, JobView } from '../server/job-view.ts'
-import type { NotebookView } from '../server/routes/notebooks.ts'
-import type { SessionView } from '../server/sessions.ts'
 
-// Type-only imports: neither the protocol's zod schemas nor server code reach the bundle.
+// Type-only imports: the protocol's zod schemas do not reach the bundle, only its types.
 export type { CellError, CellResult, JobStatus, Output, Usage }
 
 /** A cell as GET /api/v1/cells/:id returns it. */
 export type Job = JobView
 
 /** What POST /api/v1/cells answers (202): the cell is queued, follow `links.events`. */
-export interface Submitted {
-  id: string
-  status: JobStatus
-  links: JobLinks
-}
+export type Submitted = SubmittedView
 
-export interface SubmitRequest {
-  code: string
-  timeoutMs?: number
-  memoryMb?: number
-  /** A session's id: the cell runs in that session's context. */
-  session?: string
-}
+export type SubmitRequest = CellRequest
 
 /** What POST /api/v1/sessions answers (201). */
 export interface SessionCreated {
@@ -40,13 +29,10 @@ export interface SessionCreated {
 
 /** A saved notebook as GET /api/v1/notebooks/:id returns it. */
 export type Notebook = NotebookView
-export type NotebookCell = Notebook['cells'][number]
+export type NotebookCell = NotebookCellShape
 
 /** What POST and PUT /api/v1/notebooks take. */
-export interface NotebookRequest {
-  title: string
-  cells: NotebookCell[]
-}
+export type NotebookRequest = NotebookRequestShape
 
 /** A session as GET /api/v1/sessions/:id returns it. */
 export type Session = SessionView

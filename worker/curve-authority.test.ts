@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { curveKeyPair, Dealer, Router } from 'zeromq'
 import { CurveAuthority } from './curve-authority.ts'
-import type { SandboxCurveKeys } from './launcher.ts'
+import type { SandboxCurveKeys } from '../protocol/index.ts'
 
 const sockets: { close(): void }[] = []
 afterEach(() => {

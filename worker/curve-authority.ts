@@ -15,7 +15,7 @@
  * created with `authority.serverOptions()`.
  */
 import { Context, curveKeyPair, Router } from 'zeromq'
-import type { SandboxCurveKeys } from './launcher.ts'
+import type { SandboxCurveKeys } from '../protocol/index.ts'
 
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01'
 const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#'

@@ -6,28 +6,10 @@
  * A launched sandbox connects back to the dispatcher's sandbox endpoint as a
  * ZeroMQ DEALER whose routing id is `id`. Whatever it needs to do so (the
  * endpoint, its CURVE keys) travels in SandboxBoot over the process's
- * stdin, never in argv or the environment.
+ * stdin, never in argv or the environment (protocol/boot.ts).
  */
 
-/** CURVE keys of a sandbox on another host (Z85 strings, as zeromq's curveKeyPair() makes them). */
-export interface SandboxCurveKeys {
-  /** The dispatcher's public key: set as the DEALER's curveServerKey. */
-  serverKey: string
-  /** The sandbox's own key pair, issued by the dispatcher for this sandbox only. */
-  publicKey: string
-  secretKey: string
-}
-
-export interface SandboxBoot {
-  /** Routing id the sandbox must use on its DEALER socket. */
-  id: string
-  /** Dispatcher endpoint to connect to, e.g. tcp://127.0.0.1:5556. */
-  endpoint: string
-  /** Jobs it may run at once (one isolate each). */
-  slots: number
-  /** Set by the SSH launcher: connect with CURVE using these keys. Absent: plain TCP on loopback (local launcher). */
-  curve?: SandboxCurveKeys
-}
+import type { SandboxBoot } from '../protocol/index.ts'
 
 export interface SandboxHandle {
   readonly id: string

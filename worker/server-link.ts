@@ -121,8 +121,8 @@ export class ServerLink {
       case 'endSession':
         scheduler.endSession(message.session)
         break
-      case 'workers':
-        this.options.send(peer.serverId, encode({ type: 'workers', requestId: message.requestId, ...this.options.workers() } satisfies DispatcherMessage))
+      case 'workersRequest':
+        this.options.send(peer.serverId, encode({ type: 'workersReport', requestId: message.requestId, ...this.options.workers() } satisfies DispatcherMessage))
         break
     }
   }

@@ -47,7 +47,7 @@ describe('workers report', () => {
     const from = server.received.length
     await server.hello('boot-2')
     await server.waitForStarted(job.jobId, from)
-    expect(server.received.slice(from).filter((m) => m.type === 'workers')).toEqual([])
+    expect(server.received.slice(from).filter((m) => m.type === 'workersReport')).toEqual([])
   })
 
   it('shows a host that is down with its last error', async () => {

@@ -14,8 +14,8 @@
  * The event stream of a cell is in cell-events.ts.
  */
 import { Hono } from 'hono'
-import { isTerminal, jobIdSchema } from '../../protocol/index.ts'
-import { cellRequestSchema, checkCellRequest } from '../cell-request.ts'
+import { cellRequestSchema, isTerminal, jobIdSchema } from '../../protocol/index.ts'
+import { checkCellRequest } from '../cell-request.ts'
 import { ApiError } from '../errors.ts'
 import { jobLinks } from '../job-view.ts'
 import type { JobService } from '../jobs.ts'

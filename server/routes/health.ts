@@ -5,15 +5,9 @@
  * degraded); anything less is `degraded` (503), with the parts saying which.
  */
 import { Hono } from 'hono'
+import type { HealthView } from '../../protocol/index.ts'
 import type { DispatcherLink } from '../dispatcher-link.ts'
 import type { Store } from '../store/port.ts'
-
-export interface HealthReport {
-  status: 'ok' | 'degraded'
-  store: { ok: boolean; kind: string; detail?: string }
-  dispatcher: { connected: boolean; bootId: string | null; lastSeenMs: number | null }
-  sandboxes: { total: number; connected: number; ready: number; freeSlots: number; queued: number }
-}
 
 /**
  * @example
@@ -28,7 +22,7 @@ export function healthRoutes(store: Store, link: DispatcherLink): Hono {
   return app
 }
 
-async function healthReport(store: Store, link: DispatcherLink): Promise<HealthReport> {
+async function healthReport(store: Store, link: DispatcherLink): Promise<HealthView> {
   const storeHealth = await store.health().catch((err: Error) => ({ ok: false, kind: store.kind, detail: err.message }))
   const { connected, bootId, lastSeenMs, pool } = link.state()
   const sandboxes = {

@@ -12,34 +12,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Hono } from 'hono'
-import { z } from 'zod'
-import { cellErrorSchema, cellResultSchema, jobIdSchema, MAX_CODE_BYTES, outputSchema } from '../../protocol/index.ts'
+import { API_BASE, notebookIdSchema, notebookRequestSchema, type NotebookView } from '../../protocol/index.ts'
 import { ApiError } from '../errors.ts'
-import { API_BASE } from '../job-view.ts'
 import { readJsonBody } from '../request-body.ts'
 import type { NotebookRecord, Store } from '../store/port.ts'
-
-/** Cells one notebook may have. */
-export const MAX_NOTEBOOK_CELLS = 200
-/** Outputs kept per cell; the page keeps the first ones of a longer run (the 1 MB body limit bounds the rest). */
-export const MAX_SAVED_OUTPUTS = 500
-
-const notebookCellSchema = z.strictObject({
-  // Characters, not bytes: a cell's byte limit is checked when it runs, as for any cell.
-  code: z.string().max(MAX_CODE_BYTES),
-  outputs: z.array(outputSchema).max(MAX_SAVED_OUTPUTS).optional(),
-  result: cellResultSchema.nullable().optional(),
-  error: cellErrorSchema.nullable().optional(),
-})
-
-const notebookRequestSchema = z.strictObject({
-  title: z.string().max(200).default(''),
-  cells: z.array(notebookCellSchema).max(MAX_NOTEBOOK_CELLS),
-})
-
-export interface NotebookView extends NotebookRecord {
-  links: { self: string; page: string }
-}
 
 /** 12 url-safe characters from 72 random bits. */
 export function newNotebookId(): string {
@@ -64,7 +40,7 @@ export function notebookRoutes(store: Store): Hono {
 
   /** Reads a stored notebook by the id in the path; anything that cannot be an id is simply not found. */
   async function stored(raw: string): Promise<NotebookRecord> {
-    const notebook = jobIdSchema.safeParse(raw).success ? await store.getNotebook(raw) : null
+    const notebook = notebookIdSchema.safeParse(raw).success ? await store.getNotebook(raw) : null
     if (!notebook) throw notFound(raw)
     return notebook
   }

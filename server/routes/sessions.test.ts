@@ -11,7 +11,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { MessageOf, ServerMessage } from '../../protocol/index.ts'
 import { sweepStaleJobs } from '../job-recovery.ts'
-import { expireSessions, type SessionView } from '../sessions.ts'
+import type { SessionView } from '../../protocol/index.ts'
+import { expireSessions } from '../sessions.ts'
 import { inProcessServer, type InProcessServer } from '../test-support.ts'
 
 let s: InProcessServer

@@ -11,15 +11,9 @@
  */
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Hono, type Context } from 'hono'
-import { z } from 'zod'
-import { MAX_LIMITS, MIN_MEMORY_MB, sessionIdSchema } from '../../protocol/index.ts'
+import { sessionIdSchema, sessionRequestSchema } from '../../protocol/index.ts'
 import { readJsonBody } from '../request-body.ts'
 import { ENDED_BY_CLIENT, notFound, type SessionService } from '../sessions.ts'
-
-const sessionRequestSchema = z.strictObject({
-  /** The memory limit of the session's context; every cell of the session runs with it. */
-  memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_LIMITS.memoryMb).optional(),
-})
 
 /** Parses a session id from the path; anything that cannot be an id is simply not found. */
 function sessionId(raw: string): string {

@@ -38,9 +38,9 @@ async function fakeDispatcher(answer: boolean): Promise<{ endpoint: string; requ
         const message = decode(serverMessageSchema, frame)
         let reply: DispatcherMessage | null = null
         if (message.type === 'hello') reply = { type: 'welcome', bootId: 'd-1', pool: POOL }
-        if (message.type === 'workers') {
+        if (message.type === 'workersRequest') {
           requests.push(message.requestId)
-          if (answer) reply = { type: 'workers', requestId: message.requestId, ...REPORT }
+          if (answer) reply = { type: 'workersReport', requestId: message.requestId, ...REPORT }
         }
         if (reply) await router.send([from!, encode(reply)])
       }

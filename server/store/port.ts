@@ -8,7 +8,7 @@
  * one tick and hands it over as one `apply` call, which an adapter runs as
  * one transaction (SQLite) or one bulk write (MongoDB).
  */
-import type { CellError, CellResult, JobSession, JobStatus, Limits, Output, Usage } from '../../protocol/index.ts'
+import type { CellError, CellResult, JobSession, JobStatus, Limits, NotebookCell, Output, SessionStatus, Usage } from '../../protocol/index.ts'
 
 export interface JobRecord {
   id: string
@@ -31,7 +31,7 @@ export interface JobRecord {
   session: JobSession | null
 }
 
-export type SessionStatus = 'active' | 'ended'
+export type { SessionStatus }
 
 /** A stateful session: cells sent to it share one context in one sandbox. */
 export interface SessionRecord {
@@ -53,13 +53,8 @@ export interface SessionRecord {
   cells: number
 }
 
-/** One cell of a saved notebook: its code and, when it was run before saving, what that run showed. */
-export interface NotebookCellRecord {
-  code: string
-  outputs?: Output[]
-  result?: CellResult | null
-  error?: CellError | null
-}
+/** One cell of a saved notebook, stored as the client sent it. */
+export type NotebookCellRecord = NotebookCell
 
 /** A saved notebook: its id is its permalink, so it is short but unguessable. */
 export interface NotebookRecord {

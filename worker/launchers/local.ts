@@ -9,7 +9,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { Launcher, SandboxBoot, SandboxHandle } from '../launcher.ts'
+import type { SandboxBoot } from '../../protocol/index.ts'
+import type { Launcher, SandboxHandle } from '../launcher.ts'
 import { relayLines } from './log-relay.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))

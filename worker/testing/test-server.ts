@@ -41,7 +41,7 @@ export function testJob(code: string, overrides: Partial<Omit<JobSpec, 'limits'>
 }
 
 /** The messages about one job (all but welcome and replies to requests). */
-type JobMessage = Exclude<DispatcherMessage, { type: 'welcome' | 'workers' | 'sessionEnded' }>
+type JobMessage = Exclude<DispatcherMessage, { type: 'welcome' | 'workersReport' | 'sessionEnded' }>
 
 let requestCounter = 0
 
@@ -100,10 +100,10 @@ export class TestServer {
   }
 
   /** Asks for the hosts and sandboxes (as GET /api/v1/workers does) and waits for the reply. */
-  async workers(): Promise<MessageOf<DispatcherMessage, 'workers'>> {
+  async workers(): Promise<MessageOf<DispatcherMessage, 'workersReport'>> {
     const requestId = `req-${++requestCounter}`
-    await this.send({ type: 'workers', requestId })
-    return (await this.waitFor((m) => m.type === 'workers' && m.requestId === requestId)) as MessageOf<DispatcherMessage, 'workers'>
+    await this.send({ type: 'workersRequest', requestId })
+    return (await this.waitFor((m) => m.type === 'workersReport' && m.requestId === requestId)) as MessageOf<DispatcherMessage, 'workersReport'>
   }
 
   close(): void {
