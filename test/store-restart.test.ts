@@ -7,6 +7,7 @@
  *   client --> server --(store down, then back)--> FerretDB
  *                 \--> dispatcher --> sandboxes (keep running meanwhile)
  */
+import { request } from 'node:http'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { mongoMissing, startTestMongo, type TestMongo } from './support/ferretdb.ts'
 import { describeWith } from './support/needs.ts'
@@ -46,15 +47,14 @@ describeWith(mongoMissing === null && process.env.MONGODB_URI ? 'MONGODB_URI nam
     const during = await health()
     expect(during.status).toBe(503)
     expect(during.store.ok).toBe(false)
-    // Submitted while the store is down: the driver waits for the server to come back (202), or,
-    // when it has already given up on the connection, a clear 503. Never a 500.
-    const late = fetch(`${cluster.url}/api/v1/cells`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) })
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    // Submitted while the store is down (the whole request has reached the server's socket before
+    // the store comes back): the driver waits for the server to come back (202), or, when it has
+    // already given up on the connection, a clear 503. Never a 500.
+    const late = await postSent(code)
     await mongo.restart()
-    const answer = await late
-    const body = (await answer.json()) as { id?: string; error?: { code: string } }
-    if (answer.status === 202) ids.push(body.id!)
-    else expect([answer.status, body.error?.code]).toEqual([503, 'unavailable'])
+    const answer = await late.answer
+    if (answer.status === 202) ids.push(answer.body.id!)
+    else expect([answer.status, answer.body.error?.code]).toEqual([503, 'unavailable'])
     for (let i = 0; i < 5; i++) ids.push(await submit())
 
     for (const id of ids) {
@@ -66,15 +66,29 @@ describeWith(mongoMissing === null && process.env.MONGODB_URI ? 'MONGODB_URI nam
     expect((await health()).status).toBe(200)
   })
 
-  async function waitForEnd(id: string) {
-    for (let i = 0; i < 600; i++) {
+  /** Resolves once the whole POST has been written to the server; `answer` resolves with its response. */
+  async function postSent(cellCode: string) {
+    const payload = JSON.stringify({ code: cellCode })
+    const req = request(`${cluster.url}/api/v1/cells`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } })
+    const answer = new Promise<{ status: number; body: { id?: string; error?: { code: string } } }>((resolve, reject) => {
+      req.once('response', (res) => {
+        let text = ''
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).once('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }))
+      })
+      req.once('error', reject)
+    })
+    await new Promise<void>((resolve, reject) => req.end(payload, () => resolve()).once('error', reject))
+    return { answer }
+  }
+
+  type StoredJob = { status: string; outputs: { data: string }[]; result: unknown }
+
+  async function waitForEnd(id: string): Promise<StoredJob> {
+    const read = async (): Promise<StoredJob | null> => {
       const res = await fetch(`${cluster.url}/api/v1/cells/${id}`)
-      if (res.status === 200) {
-        const job = (await res.json()) as { status: string; outputs: { data: string }[]; result: unknown }
-        if (!['queued', 'running'].includes(job.status)) return job
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      return res.status === 200 ? ((await res.json()) as StoredJob) : null
     }
-    throw new Error(`job ${id} did not end`)
+    await expect.poll(async () => (await read())?.status, { timeout: 60_000, interval: 100 }).toSatisfy((s) => s !== undefined && !['queued', 'running'].includes(s as string))
+    return (await read())!
   }
 })
