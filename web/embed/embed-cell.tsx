@@ -7,6 +7,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiRequestError, cellPath, isFinished } from '../api.ts'
 import { ApiErrorMessage } from '../components/ApiErrorMessage/index.tsx'
+import { ConnectionNotice } from '../components/ConnectionNotice/index.tsx'
 import { ErrorView } from '../components/ErrorView/index.tsx'
 import { InteractContext } from '../components/Interact/context.ts'
 import { OutputList } from '../components/OutputList/index.tsx'
@@ -111,6 +112,7 @@ export function EmbedCell({ code: initialCode, session, origin, api, sessions }:
           </a>
         )}
       </div>
+      {run.connection === 'lost' && <ConnectionNotice />}
       {failure && <ApiErrorMessage error={failure} />}
       {cell && cell.outputs.length > 0 && (
         <InteractContext.Provider value={interactHost}>

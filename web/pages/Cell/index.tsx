@@ -7,6 +7,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
 import { cellPath, isFinished } from '../../api.ts'
 import { useCellRun } from '../../hooks/use-cell-run.ts'
 import { ApiErrorMessage } from '../../components/ApiErrorMessage/index.tsx'
+import { ConnectionNotice } from '../../components/ConnectionNotice/index.tsx'
 import { Editor } from '../../components/Editor/index.tsx'
 import { ErrorView } from '../../components/ErrorView/index.tsx'
 import { LimitsFields, limitsRequest, type LimitsValue } from '../../components/LimitsFields/index.tsx'
@@ -33,7 +34,7 @@ export interface CellPageProps {
 /** @example <CellPage cellId="abc123" navigate={navigate} /> */
 export function CellPage({ cellId, navigate }: CellPageProps) {
   const run = useCellRun()
-  const { cell, pending, cancelling, failure } = run
+  const { cell, pending, cancelling, failure, connection } = run
   const [code, setCode] = useState(EXAMPLE)
   const [limits, setLimits] = useState<LimitsValue>({ timeoutMs: '', memoryMb: '' })
   const active = cell !== null && !isFinished(cell.status)
@@ -141,6 +142,7 @@ export function CellPage({ cellId, navigate }: CellPageProps) {
           {cell && <UsageBar cell={cell} />}
         </div>
 
+        {connection === 'lost' && <ConnectionNotice />}
         {failure && <ApiErrorMessage error={failure} />}
 
         {cell && (

@@ -9,6 +9,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { notebookPath, sameOriginApi } from '../../api.ts'
 import { ApiErrorMessage } from '../../components/ApiErrorMessage/index.tsx'
+import { ConnectionNotice } from '../../components/ConnectionNotice/index.tsx'
 import { InteractContext } from '../../components/Interact/context.ts'
 import { fileName, NotebookFileError, toFileText } from './notebook-file.ts'
 import { NotebookCell } from './notebook-cell.tsx'
@@ -163,6 +164,7 @@ export function NotebookPage({ notebookId, navigate }: NotebookPageProps) {
           </button>
         </div>
       )}
+      {nb.connection === 'lost' && <ConnectionNotice />}
       {nb.failure && <ApiErrorMessage error={nb.failure} />}
       {fileError && (
         <div class="api-error" role="alert">
