@@ -8,25 +8,17 @@
  *   playwright --CDP keys, no delay--> chromium: CodeMirror -> onChange -> page state -> value prop
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { Locator, Page } from 'playwright-core'
-import { chromiumMissing, useBrowser } from '../support/browser.ts'
+import { chromiumMissing, useBrowser, useCluster } from '../support/browser.ts'
 import { describeWith } from '../support/needs.ts'
-import { startTestCluster, type TestCluster } from '../support/test-cluster.ts'
 
 /** A page stuck in a render loop never runs the evaluation; a bound so the test fails rather than hangs. */
 const ANSWER_MS = 5_000
 
 describeWith(chromiumMissing(), 'the editor under fast input', () => {
   const browser = useBrowser()
-  let cluster: TestCluster
-
-  beforeAll(async () => {
-    cluster = await startTestCluster()
-  })
-  afterAll(async () => {
-    await cluster?.close()
-  })
+  const cluster = useCluster()
 
   /** True once `work` is done and the page answers an evaluation; false when it is stuck. */
   async function answersAfter(page: Page, work: Promise<void>): Promise<boolean> {

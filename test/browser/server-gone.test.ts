@@ -9,25 +9,17 @@
  *
  *   chromium --SSE--> server (stopped, then started again) --ZeroMQ--> dispatcher --> sandbox (runs on)
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { afterEach, expect, it } from 'vitest'
 import type { Locator, Page } from 'playwright-core'
-import { chromiumMissing, useBrowser } from '../support/browser.ts'
+import { chromiumMissing, useBrowser, useCluster } from '../support/browser.ts'
 import { describeWith } from '../support/needs.ts'
-import { startTestCluster, type TestCluster } from '../support/test-cluster.ts'
 
 /** Long enough to outlive a server restart, well inside the default wall limit of 10 s. */
 const CODE = "console.log('started')\nawait new Promise((r) => setTimeout(r, 5000))\nconsole.log('finished')\n'the end'"
 
 describeWith(chromiumMissing(), 'a server that goes away mid-run', () => {
   const browser = useBrowser()
-  let cluster: TestCluster
-
-  beforeAll(async () => {
-    cluster = await startTestCluster()
-  })
-  afterAll(async () => {
-    await cluster?.close()
-  })
+  const cluster = useCluster()
   // A test that failed with the server stopped must not leave it stopped for the next.
   afterEach(async () => {
     if (cluster.server.pid === undefined) await restartServer()
