@@ -5,7 +5,7 @@
  * cell on cellgate. Failures of the API itself are shown too, never dropped.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { ApiRequestError, cellPath, isFinished } from '../api.ts'
+import { cellPath, isFinished, toApiError, type ApiRequestError } from '../api.ts'
 import { ApiErrorMessage } from '../components/ApiErrorMessage/index.tsx'
 import { ConnectionNotice } from '../components/ConnectionNotice/index.tsx'
 import { ErrorView } from '../components/ErrorView/index.tsx'
@@ -62,7 +62,7 @@ export function EmbedCell({ code: initialCode, session, origin, api, sessions }:
         usedSession.current = await sessions.idFor(sessionName)
         setSessionId(usedSession.current)
       } catch (e) {
-        setSessionFailure(e instanceof ApiRequestError ? e : new ApiRequestError(0, 'client', String(e)))
+        setSessionFailure(toApiError(e))
         return
       }
     }
