@@ -49,6 +49,15 @@ export class ApiRequestError extends Error {
   }
 }
 
+/**
+ * Any failure as an ApiRequestError, for a page to show: a request's as it is, anything else (a bug) as a client error.
+ * @example catch (e) { setFailure(toApiError(e)) }
+ */
+export function toApiError(e: unknown): ApiRequestError {
+  if (e instanceof ApiRequestError) return e
+  return new ApiRequestError(0, 'client', e instanceof Error ? e.message : String(e))
+}
+
 /** True once a cell can change no more. */
 export function isFinished(status: JobStatus): boolean {
   return status !== 'queued' && status !== 'running'
@@ -69,7 +78,7 @@ export interface CellEventHandlers {
   output(output: Output): void
   /** The whole finished job; the stream is closed already. */
   done(job: Job): void
-  /** The browser gave up on the stream (HTTP error, wrong type); it is closed already. */
+  /** The stream broke or could not be opened; it is closed already, and the caller decides when to try again. */
   failed(): void
 }
 
@@ -84,10 +93,10 @@ export interface CellsApi {
   /** Asks the server to stop a cell; answers the job as it stands (maybe still running). */
   cancelCell(id: string): Promise<Job>
   /**
-   * Follows a cell's Server-Sent Events. `afterSeq` is the last output seq the
-   * caller already has: only later outputs are sent. EventSource itself
-   * reconnects after a dropped connection (sending Last-Event-ID); this closes
-   * the source after `done` so it does not reconnect to a finished stream.
+   * Opens a cell's Server-Sent Events once. `afterSeq` is the last output seq
+   * the caller already has: only later outputs are sent. The source is closed
+   * after `done` and at the first error, rather than left to EventSource's own
+   * reconnecting, so one policy (follow/follow-cell.ts) decides how to go on.
    * @example const close = api.followCell(id, 0, handlers); ...; close()
    */
   followCell(id: string, afterSeq: number, on: CellEventHandlers): () => void
@@ -134,8 +143,8 @@ export function cellsApi(origin: string): CellsApi {
         on.done(parse<Job>(e))
       })
       source.addEventListener('error', () => {
-        // CONNECTING means the browser is retrying by itself; CLOSED means it will not.
-        if (source.readyState === EventSource.CLOSED) on.failed()
+        source.close()
+        on.failed()
       })
       return () => source.close()
     },

@@ -5,22 +5,14 @@
  *
  *   chromium --page, HTTP/SSE--> server --ZeroMQ--> dispatcher --> sandbox
  */
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { chromiumMissing, useBrowser } from '../support/browser.ts'
+import { chromiumMissing, useBrowser, useCluster } from '../support/browser.ts'
 import { describeWith } from '../support/needs.ts'
-import { startTestCluster, type TestCluster } from '../support/test-cluster.ts'
 
 describeWith(chromiumMissing(), 'the cell page in a browser', () => {
   const browser = useBrowser()
-  let cluster: TestCluster
-
-  beforeAll(async () => {
-    cluster = await startTestCluster()
-  })
-  afterAll(async () => {
-    await cluster?.close()
-  })
+  const cluster = useCluster()
 
   /** Replaces the editor's text, as a person would: select all, type. */
   async function typeCode(page: Page, code: string): Promise<void> {

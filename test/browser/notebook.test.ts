@@ -11,22 +11,14 @@
  *                              POST /notebooks, GET /notebooks/:id
  */
 import { readFile } from 'node:fs/promises'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { chromiumMissing, useBrowser } from '../support/browser.ts'
+import { chromiumMissing, useBrowser, useCluster } from '../support/browser.ts'
 import { describeWith } from '../support/needs.ts'
-import { startTestCluster, type TestCluster } from '../support/test-cluster.ts'
 
 describeWith(chromiumMissing(), 'the notebook page in a browser', () => {
   const browser = useBrowser()
-  let cluster: TestCluster
-
-  beforeAll(async () => {
-    cluster = await startTestCluster()
-  })
-  afterAll(async () => {
-    await cluster?.close()
-  })
+  const cluster = useCluster()
 
   const cell = (page: Page, n: number) => page.getByRole('listitem', { name: `Cell ${n}`, exact: true })
   const editor = (page: Page, n: number) => page.getByRole('textbox', { name: `Cell ${n} code` })

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
+import { startTestCluster, type TestCluster } from './test-cluster.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
@@ -95,6 +96,31 @@ export function useBrowser(): BrowserFixture {
       return context
     },
   }
+}
+
+/**
+ * A real cellgate for a browser suite's pages: started before its tests
+ * (after useBrowser's build, so it serves the fresh client), closed after
+ * them. What it returns stands for the started cluster.
+ * @example
+ *   const browser = useBrowser()
+ *   const cluster = useCluster()
+ *   it('opens', async () => { await browser.page.goto(cluster.url) })
+ */
+export function useCluster(env: Record<string, string> = {}): TestCluster {
+  let cluster: TestCluster | undefined
+  beforeAll(async () => {
+    cluster = await startTestCluster(env)
+  })
+  afterAll(async () => {
+    await cluster?.close()
+  })
+  return new Proxy({} as TestCluster, {
+    get(_, key) {
+      if (!cluster) throw new Error('the cluster has not started')
+      return Reflect.get(cluster, key)
+    },
+  })
 }
 
 /**

@@ -5,8 +5,9 @@
  * cell on cellgate. Failures of the API itself are shown too, never dropped.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { ApiRequestError, cellPath, isFinished } from '../api.ts'
+import { cellPath, isFinished, toApiError, type ApiRequestError } from '../api.ts'
 import { ApiErrorMessage } from '../components/ApiErrorMessage/index.tsx'
+import { ConnectionNotice } from '../components/ConnectionNotice/index.tsx'
 import { ErrorView } from '../components/ErrorView/index.tsx'
 import { InteractContext } from '../components/Interact/context.ts'
 import { OutputList } from '../components/OutputList/index.tsx'
@@ -61,7 +62,7 @@ export function EmbedCell({ code: initialCode, session, origin, api, sessions }:
         usedSession.current = await sessions.idFor(sessionName)
         setSessionId(usedSession.current)
       } catch (e) {
-        setSessionFailure(e instanceof ApiRequestError ? e : new ApiRequestError(0, 'client', String(e)))
+        setSessionFailure(toApiError(e))
         return
       }
     }
@@ -111,6 +112,7 @@ export function EmbedCell({ code: initialCode, session, origin, api, sessions }:
           </a>
         )}
       </div>
+      {run.connection === 'lost' && <ConnectionNotice />}
       {failure && <ApiErrorMessage error={failure} />}
       {cell && cell.outputs.length > 0 && (
         <InteractContext.Provider value={interactHost}>

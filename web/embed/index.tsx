@@ -7,7 +7,8 @@
  *   <div data-cellgate data-cellgate-session="demo">x + 1</div>
  *
  * and each such element becomes a live cell talking to that cellgate (the
- * script's own origin); cells naming the same session share one. Built as one
+ * script's own origin); cells naming the same session share one, and the
+ * page ends its sessions when it is closed (sessions.ts). Built as one
  * IIFE: it defines the single global `cellgate` ({origin, scan}) and nothing
  * else, and brings its libraries (Preact) inside the closure.
  */
@@ -25,7 +26,10 @@ if (!script?.src) throw new Error('cellgate: load embed.js with a <script src> t
 export const origin = new URL(script.src).origin
 
 const api = cellsApi(origin)
-const context: EmbedContext = { origin, api, sessions: pageSessions(api) }
+const sessions = pageSessions(api, origin)
+const context: EmbedContext = { origin, api, sessions }
+// A closed or reloaded page leaves no session behind to count against the reader's computer.
+addEventListener('pagehide', () => sessions.endAll())
 const mounted = new WeakSet<Element>()
 
 /**

@@ -1,19 +1,13 @@
 /**
  * The state of the cell on the page, kept live: `run` submits code and
- * follows the cell's event stream, `load` shows a stored cell (and follows it
- * if it is still going), `cancel` asks the server to stop it. Only the latest
- * run or load may change the state; anything older is ignored.
+ * follows the cell (follow/follow-cell.ts) until it ends, `load` shows a
+ * stored cell (and follows it if it is still going), `cancel` asks the server
+ * to stop it. Only the latest run or load may change the state; anything
+ * older is ignored.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import {
-  ApiRequestError,
-  isFinished,
-  sameOriginApi,
-  type CellsApi,
-  type Job,
-  type Output,
-  type SubmitRequest,
-} from '../api.ts'
+import { isFinished, sameOriginApi, toApiError, type ApiRequestError, type CellsApi, type Job, type SubmitRequest } from '../api.ts'
+import { followCell, type Connection, type Following } from '../follow/follow-cell.ts'
 
 /**
  * What the page shows of a cell. Right after a submit only id and status are
@@ -29,6 +23,8 @@ export interface CellRun {
   pending: 'submit' | 'load' | null
   cancelling: boolean
   failure: ApiRequestError | null
+  /** Whether the server answers while the cell is followed (`lost`: it is still being tried). */
+  connection: Connection
   /** Submits and follows; resolves the new cell's id, or null if it failed or was superseded. */
   run(request: SubmitRequest): Promise<string | null>
   /** Shows a stored cell; resolves it, or null if it failed, was superseded or is already shown. */
@@ -38,21 +34,13 @@ export interface CellRun {
   reset(): void
 }
 
-/** One run or load, and everything it holds open. */
+/** One run or load, and what it holds open. */
 interface Session {
   id: string | null
   stopped: boolean
   abort: AbortController
-  lastSeq: number
-  /** Outputs received since the last frame: applied once per frame, so a flood costs one render per frame. */
-  buffer: Output[]
-  frame?: number
-  retry?: ReturnType<typeof setTimeout>
-  close?: () => void
+  following?: Following
 }
-
-const RECONNECT_MS = 1_000
-const RETRY_MS = 3_000
 
 /**
  * @example
@@ -65,80 +53,51 @@ export function useCellRun(api: CellsApi = sameOriginApi): CellRun {
   const [pending, setPending] = useState<CellRun['pending']>(null)
   const [cancelling, setCancelling] = useState(false)
   const [failure, setFailure] = useState<ApiRequestError | null>(null)
+  const [connection, setConnection] = useState<Connection>('connected')
   const current = useRef<Session | null>(null)
 
   const actions = useMemo(() => {
-    const { cancelCell, followCell, getCell, submitCell } = api
+    const { cancelCell, getCell, submitCell } = api
     function begin(id: string | null): Session {
       if (current.current) stop(current.current)
-      const session: Session = { id, stopped: false, abort: new AbortController(), lastSeq: 0, buffer: [] }
+      const session: Session = { id, stopped: false, abort: new AbortController() }
       current.current = session
       setCell(null)
       setFailure(null)
       setCancelling(false)
+      setConnection('connected')
       return session
     }
 
     function stop(s: Session): void {
       s.stopped = true
       s.abort.abort()
-      s.close?.()
-      if (s.frame !== undefined) cancelAnimationFrame(s.frame)
-      clearTimeout(s.retry)
-      s.buffer = []
+      s.following?.stop()
     }
 
-    function follow(s: Session, id: string): void {
-      s.close = followCell(id, s.lastSeq, {
-        status: (status) => {
-          if (!s.stopped) setCell((c) => c && { ...c, status })
-        },
-        output: (output) => {
-          if (s.stopped || output.seq <= s.lastSeq) return
-          s.lastSeq = output.seq
-          s.buffer.push(output)
-          s.frame ??= requestAnimationFrame(() => flush(s))
-        },
-        done: (job) => {
-          if (!s.stopped) finish(s, job)
-        },
-        failed: () => {
-          if (!s.stopped) void recover(s, id)
+    function follow(s: Session, id: string, afterSeq: number): void {
+      s.following = followCell(api, id, afterSeq, {
+        status: (status) => setCell((c) => c && { ...c, status }),
+        outputs: (batch) => setCell((c) => c && { ...c, outputs: c.outputs.concat(batch) }),
+        connection: (now) => {
+          setConnection(now)
+          // What failed for want of the server (a Stop pressed while it was gone) is over once it is back.
+          if (now === 'connected') setFailure((f) => (f?.status === 0 ? null : f))
         },
       })
-    }
-
-    function flush(s: Session): void {
-      s.frame = undefined
-      const batch = s.buffer
-      s.buffer = []
-      if (batch.length > 0) setCell((c) => c && { ...c, outputs: c.outputs.concat(batch) })
+      s.following.ended.then(
+        (job) => finish(s, job),
+        (e: unknown) => {
+          if (!s.stopped) setFailure(toApiError(e))
+        },
+      )
     }
 
     function finish(s: Session, job: Job): void {
+      if (s.stopped) return
       stop(s)
       setCell(job)
       setCancelling(false)
-    }
-
-    /** The browser gave up on the stream: read the cell from the store, then follow again. */
-    async function recover(s: Session, id: string): Promise<void> {
-      try {
-        const job = await getCell(id, s.abort.signal)
-        if (s.stopped) return
-        setFailure(null)
-        if (isFinished(job.status)) return finish(s, job)
-        s.buffer = []
-        s.lastSeq = job.outputs.at(-1)?.seq ?? 0
-        setCell(job)
-        s.retry = setTimeout(() => follow(s, id), RECONNECT_MS)
-      } catch (e) {
-        if (s.stopped) return
-        const failure = toFailure(e)
-        setFailure(failure)
-        // A 4xx will not get better by asking again; a lost server may come back.
-        if (failure.status === 0 || failure.status >= 500) s.retry = setTimeout(() => void recover(s, id), RETRY_MS)
-      }
     }
 
     async function run(request: SubmitRequest): Promise<string | null> {
@@ -159,10 +118,10 @@ export function useCellRun(api: CellsApi = sameOriginApi): CellRun {
           startedAt: null,
           endedAt: null,
         })
-        follow(s, submitted.id)
+        follow(s, submitted.id, 0)
         return submitted.id
       } catch (e) {
-        if (!s.stopped) setFailure(toFailure(e))
+        if (!s.stopped) setFailure(toApiError(e))
         return null
       } finally {
         if (current.current === s) setPending(null)
@@ -176,12 +135,11 @@ export function useCellRun(api: CellsApi = sameOriginApi): CellRun {
       try {
         const job = await getCell(id, s.abort.signal)
         if (s.stopped) return null
-        s.lastSeq = job.outputs.at(-1)?.seq ?? 0
         setCell(job)
-        if (!isFinished(job.status)) follow(s, id)
+        if (!isFinished(job.status)) follow(s, id, job.outputs.at(-1)?.seq ?? 0)
         return job
       } catch (e) {
-        if (!s.stopped) setFailure(toFailure(e))
+        if (!s.stopped) setFailure(toApiError(e))
         return null
       } finally {
         if (current.current === s) setPending(null)
@@ -195,10 +153,10 @@ export function useCellRun(api: CellsApi = sameOriginApi): CellRun {
       try {
         const job = await cancelCell(s.id)
         // Still running means the sandbox was told to stop: the stream's `done` follows.
-        if (!s.stopped && isFinished(job.status)) finish(s, job)
+        if (isFinished(job.status)) finish(s, job)
       } catch (e) {
         if (s.stopped) return
-        setFailure(toFailure(e))
+        setFailure(toApiError(e))
         setCancelling(false)
       }
     }
@@ -218,10 +176,6 @@ export function useCellRun(api: CellsApi = sameOriginApi): CellRun {
   useEffect(() => actions.dispose, [actions])
 
   const { run, load, cancel, reset } = actions
-  return { cell, pending, cancelling, failure, run, load, cancel, reset }
+  return { cell, pending, cancelling, failure, connection, run, load, cancel, reset }
 }
 
-function toFailure(e: unknown): ApiRequestError {
-  if (e instanceof ApiRequestError) return e
-  return new ApiRequestError(0, 'client', e instanceof Error ? e.message : String(e))
-}

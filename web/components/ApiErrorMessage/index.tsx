@@ -1,20 +1,15 @@
-/** A failed API request, said plainly: what went wrong and the server's own message (e.g. a 400's). */
+/** A failed API request, said plainly: what went wrong and what to do (words.ts). */
 import type { ApiRequestError } from '../../api.ts'
+import { wordsFor } from './words.ts'
 import './style.css'
-
-function title(error: ApiRequestError): string {
-  if (error.status === 0) return error.code === 'network' ? 'Cannot reach the server' : 'Something went wrong'
-  if (error.status === 404) return 'Not found'
-  if (error.status < 500) return `The server refused the request (${error.status} ${error.code})`
-  return `The server failed (${error.status} ${error.code})`
-}
 
 /** @example <ApiErrorMessage error={new ApiRequestError(400, 'validation_failed', 'code: too long')} /> */
 export function ApiErrorMessage({ error }: { error: ApiRequestError }) {
+  const { title, message } = wordsFor(error)
   return (
     <div class="api-error" role="alert">
-      <strong class="api-error__title">{title(error)}</strong>
-      <p class="api-error__message">{error.message}</p>
+      <strong class="api-error__title">{title}</strong>
+      <p class="api-error__message">{message}</p>
     </div>
   )
 }

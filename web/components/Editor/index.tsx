@@ -3,6 +3,13 @@
  * own chunk so the page shows before the editor's code arrives. Controlled by
  * `value`/`onChange` like an input; Ctrl/Cmd+Enter calls `onRun`. Tab is left
  * to the browser (no indentWithTab) so keyboard users can leave the editor.
+ *
+ * The page's `value` can lag the editor: two keys less than a frame apart
+ * are two edits before the page renders the first, so a render may bring
+ * back text the editor has already moved past. Putting that text back would
+ * undo the second edit and report it again, and the two would undo each
+ * other without end. So a `value` the editor itself reported is never put
+ * back; only text the page brings from elsewhere (another cell's code) is.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { EditorView } from '@codemirror/view'
@@ -32,6 +39,8 @@ export function Editor({ value, onChange, onRun, label, describedBy, keys }: Edi
   const host = useRef<HTMLDivElement>(null)
   const editor = useRef<{ view: EditorView; setup: Setup } | null>(null)
   const [ready, setReady] = useState(false)
+  // What the editor reported that has not come back as `value` yet, oldest first.
+  const unechoed = useRef<string[]>([])
   // The view is made once; it reads the latest props through this ref.
   const props = useRef({ value, onChange, onRun, keys, label, describedBy })
   props.current = { value, onChange, onRun, keys, label, describedBy }
@@ -44,7 +53,10 @@ export function Editor({ value, onChange, onRun, label, describedBy, keys }: Edi
         doc: props.current.value,
         label: props.current.label,
         describedBy: props.current.describedBy,
-        onChange: (doc) => props.current.onChange(doc),
+        onChange: (doc) => {
+          unechoed.current.push(doc)
+          props.current.onChange(doc)
+        },
         onRun: () => props.current.onRun(),
         // The bound keys are fixed when the view is made; their handlers are the latest props'.
         keys: Object.fromEntries(Object.keys(props.current.keys ?? {}).map((key) => [key, () => props.current.keys?.[key]?.() ?? false])),
@@ -60,6 +72,13 @@ export function Editor({ value, onChange, onRun, label, describedBy, keys }: Edi
   }, [])
 
   useEffect(() => {
+    const echoed = unechoed.current.lastIndexOf(value)
+    if (echoed >= 0) {
+      // The page caught up with an edit made here, maybe not the latest: the editor has it.
+      unechoed.current.splice(0, echoed + 1)
+      return
+    }
+    unechoed.current = []
     editor.current?.setup.setDoc(editor.current.view, value)
   }, [value])
 

@@ -4,7 +4,7 @@
  * renders.
  */
 import { basicSetup, EditorView } from 'codemirror'
-import { Compartment, EditorState, Prec } from '@codemirror/state'
+import { Annotation, Compartment, EditorState, Prec } from '@codemirror/state'
 import { keymap } from '@codemirror/view'
 import { javascript } from '@codemirror/lang-javascript'
 
@@ -18,6 +18,9 @@ export interface EditorOptions {
   /** More bindings above the editor's own; see EditorProps.keys. */
   keys?: Record<string, () => boolean>
 }
+
+/** Marks a change the page made (setDoc): the page has that text already, so it is not reported back as an edit. */
+const fromPage = Annotation.define<true>()
 
 /** The accessible name can change after the view is made (a notebook's "Cell 3 code" moved up becomes "Cell 2 code"). */
 const labelling = new Compartment()
@@ -52,7 +55,7 @@ export function createEditor(parent: HTMLElement, options: EditorOptions): Edito
         javascript(),
         labelling.of(labelAttributes(options.label, options.describedBy)),
         EditorView.updateListener.of((update) => {
-          if (update.docChanged) options.onChange(update.state.doc.toString())
+          if (update.docChanged && !update.transactions.some((tr) => tr.annotation(fromPage))) options.onChange(update.state.doc.toString())
         }),
       ],
     }),
@@ -61,7 +64,7 @@ export function createEditor(parent: HTMLElement, options: EditorOptions): Edito
 
 /** Replaces the whole text, when the page loads another cell's code. */
 export function setDoc(view: EditorView, doc: string): void {
-  if (doc !== view.state.doc.toString()) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc } })
+  if (doc !== view.state.doc.toString()) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: doc }, annotations: fromPage.of(true) })
 }
 
 /** Renames the editing area. */

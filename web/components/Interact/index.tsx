@@ -10,6 +10,7 @@ import { useContext, useId, useRef, useState } from 'preact/hooks'
 import { isFinished, type Output as CellOutput } from '../../api.ts'
 import type { CellView } from '../../hooks/use-cell-run.ts'
 import { ApiErrorMessage } from '../ApiErrorMessage/index.tsx'
+import { ConnectionNotice } from '../ConnectionNotice/index.tsx'
 import { ErrorView } from '../ErrorView/index.tsx'
 import { Output } from '../Output/index.tsx'
 import { mergeConsoleText } from '../OutputList/blocks.ts'
@@ -66,6 +67,7 @@ export function Interact({ data, outputs }: InteractProps) {
           <Output key={output.seq} output={output} />
         ))}
         {shown.current.error && <ErrorView error={shown.current.error} />}
+        {run.connection === 'lost' && <ConnectionNotice />}
         {run.failure && <ApiErrorMessage error={run.failure} />}
       </div>
     </div>

@@ -6,7 +6,9 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
 import { cellPath, isFinished } from '../../api.ts'
 import { useCellRun } from '../../hooks/use-cell-run.ts'
+import { useNavigate } from '../../hooks/use-navigate.ts'
 import { ApiErrorMessage } from '../../components/ApiErrorMessage/index.tsx'
+import { ConnectionNotice } from '../../components/ConnectionNotice/index.tsx'
 import { Editor } from '../../components/Editor/index.tsx'
 import { ErrorView } from '../../components/ErrorView/index.tsx'
 import { LimitsFields, limitsRequest, type LimitsValue } from '../../components/LimitsFields/index.tsx'
@@ -27,13 +29,13 @@ squares.reduce((sum, n) => sum + n, 0)
 export interface CellPageProps {
   /** The cell to show, from the address; none for a new cell. */
   cellId?: string
-  navigate(path: string): void
 }
 
-/** @example <CellPage cellId="abc123" navigate={navigate} /> */
-export function CellPage({ cellId, navigate }: CellPageProps) {
+/** @example <CellPage cellId="abc123" /> */
+export function CellPage({ cellId }: CellPageProps) {
+  const navigate = useNavigate()
   const run = useCellRun()
-  const { cell, pending, cancelling, failure } = run
+  const { cell, pending, cancelling, failure, connection } = run
   const [code, setCode] = useState(EXAMPLE)
   const [limits, setLimits] = useState<LimitsValue>({ timeoutMs: '', memoryMb: '' })
   const active = cell !== null && !isFinished(cell.status)
@@ -71,22 +73,16 @@ export function CellPage({ cellId, navigate }: CellPageProps) {
     }
   }, [active])
 
-  const followLink = (e: MouseEvent, path: string) => {
-    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return
-    e.preventDefault()
-    navigate(path)
-  }
-
   return (
     <div class="cell-page">
       <header class="cell-page__header">
         <h1 class="cell-page__brand">
-          <a href="/" onClick={(e) => followLink(e, '/')}>
+          <a href="/">
             cellgate
           </a>
         </h1>
         <p class="cell-page__tagline">JavaScript cells, run in a sandbox</p>
-        <a class="cell-page__notebook" href={NEW_NOTEBOOK_PATH} onClick={(e) => followLink(e, NEW_NOTEBOOK_PATH)}>
+        <a class="cell-page__notebook" href={NEW_NOTEBOOK_PATH}>
           New notebook
         </a>
       </header>
@@ -133,7 +129,7 @@ export function CellPage({ cellId, navigate }: CellPageProps) {
           {cell && (
             <p class="cell-page__link">
               Cell{' '}
-              <a href={cellPath(cell.id)} onClick={(e) => followLink(e, cellPath(cell.id))}>
+              <a href={cellPath(cell.id)}>
                 {cellPath(cell.id)}
               </a>
             </p>
@@ -141,6 +137,7 @@ export function CellPage({ cellId, navigate }: CellPageProps) {
           {cell && <UsageBar cell={cell} />}
         </div>
 
+        {connection === 'lost' && <ConnectionNotice />}
         {failure && <ApiErrorMessage error={failure} />}
 
         {cell && (

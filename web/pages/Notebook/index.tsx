@@ -9,6 +9,8 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { notebookPath, sameOriginApi } from '../../api.ts'
 import { ApiErrorMessage } from '../../components/ApiErrorMessage/index.tsx'
+import { ConnectionNotice } from '../../components/ConnectionNotice/index.tsx'
+import { useNavigate } from '../../hooks/use-navigate.ts'
 import { InteractContext } from '../../components/Interact/context.ts'
 import { fileName, NotebookFileError, toFileText } from './notebook-file.ts'
 import { NotebookCell } from './notebook-cell.tsx'
@@ -20,11 +22,11 @@ export const NEW_NOTEBOOK_PATH = '/notebooks/new'
 export interface NotebookPageProps {
   /** The stored notebook to show, from the address; none for a new one. */
   notebookId?: string
-  navigate(path: string): void
 }
 
-/** @example <NotebookPage notebookId="AbC123xyz_-0" navigate={navigate} /> */
-export function NotebookPage({ notebookId, navigate }: NotebookPageProps) {
+/** @example <NotebookPage notebookId="AbC123xyz_-0" /> */
+export function NotebookPage({ notebookId }: NotebookPageProps) {
+  const navigate = useNavigate()
   const nb = useNotebook()
   // Interacts run their function again in the notebook's session, while it lives.
   const interactSession = nb.sessionEnded === null ? nb.sessionId : null
@@ -92,17 +94,11 @@ export function NotebookPage({ notebookId, navigate }: NotebookPageProps) {
     }
   }
 
-  const followLink = (e: MouseEvent, path: string) => {
-    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return
-    e.preventDefault()
-    navigate(path)
-  }
-
   return (
     <div class="notebook-page">
       <header class="notebook-page__header">
         <p class="notebook-page__brand">
-          <a href="/" onClick={(e) => followLink(e, '/')}>
+          <a href="/">
             cellgate
           </a>
         </p>
@@ -111,7 +107,7 @@ export function NotebookPage({ notebookId, navigate }: NotebookPageProps) {
           <span class="visually-hidden">Notebook title</span>
           <input type="text" placeholder="Untitled notebook" maxLength={200} value={nb.title} onInput={(e) => nb.setTitle(e.currentTarget.value)} />
         </label>
-        <a href={NEW_NOTEBOOK_PATH} onClick={(e) => followLink(e, NEW_NOTEBOOK_PATH)}>
+        <a href={NEW_NOTEBOOK_PATH}>
           New notebook
         </a>
       </header>
@@ -143,7 +139,7 @@ export function NotebookPage({ notebookId, navigate }: NotebookPageProps) {
           {nb.id && nb.savedAt && (
             <>
               Saved ·{' '}
-              <a href={notebookPath(nb.id)} onClick={(e) => followLink(e, notebookPath(nb.id!))}>
+              <a href={notebookPath(nb.id)}>
                 permalink
               </a>
             </>
@@ -163,6 +159,7 @@ export function NotebookPage({ notebookId, navigate }: NotebookPageProps) {
           </button>
         </div>
       )}
+      {nb.connection === 'lost' && <ConnectionNotice />}
       {nb.failure && <ApiErrorMessage error={nb.failure} />}
       {fileError && (
         <div class="api-error" role="alert">

@@ -8,9 +8,9 @@
  * a session is never silently replaced, as what earlier cells defined is gone.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { ApiRequestError, sameOriginApi, type CellError, type CellResult, type CellsApi, type JobStatus, type NotebookRequest, type Output } from '../../api.ts'
+import { sameOriginApi, toApiError, type ApiRequestError, type CellError, type CellResult, type CellsApi, type JobStatus, type NotebookRequest, type Output } from '../../api.ts'
+import { followCell, type Connection, type Following } from '../../follow/follow-cell.ts'
 import { boundOutputs, parseFile } from './notebook-file.ts'
-import { runCell } from './run-cell.ts'
 
 export interface CellState {
   /** Stable across moves, for keys and focus. */
@@ -41,6 +41,16 @@ export interface Notebook {
   savedAt: string | null
   loading: boolean
   failure: ApiRequestError | null
+  /** Whether the server answers while a cell is followed (`lost`: it is still being tried). */
+  connection: Connection
+}
+
+/** The cell being run: its job once submitted, and its follower. */
+interface RunningCell {
+  key: number
+  jobId: string | null
+  abort: AbortController
+  following?: Following
 }
 
 let nextKey = 1
@@ -56,7 +66,7 @@ function cellsOf(notebook: NotebookRequest): CellState[] {
 
 const EMPTY: Notebook = {
   id: null, title: '', cells: [], running: null, stopping: false, sessionId: null, sessionEnded: null,
-  saving: false, savedAt: null, loading: false, failure: null,
+  saving: false, savedAt: null, loading: false, failure: null, connection: 'connected',
 }
 
 /**
@@ -77,7 +87,7 @@ export function useNotebook(api: CellsApi = sameOriginApi) {
 
     let session: Promise<string> | null = null
     let counter = 0
-    let current: { key: number; jobId: string | null; abort: AbortController } | null = null
+    let current: RunningCell | null = null
     let stopAll = false
     let loadAbort: AbortController | null = null
 
@@ -107,32 +117,39 @@ export function useNotebook(api: CellsApi = sameOriginApi) {
       if (!cell || current || latest.current.sessionEnded !== null) return false
       if (cell.code.trim() === '') return true
       const abort = new AbortController()
-      current = { key, jobId: null, abort }
+      const running: RunningCell = { key, jobId: null, abort }
+      current = running
       patch({ running: key, stopping: false, failure: null })
       try {
         const sessionId = await ensureSession()
         updateCell(key, { status: 'queued', count: ++counter, outputs: [], result: null, error: null })
-        const job = await runCell(api, { code: cell.code, session: sessionId }, {
-          submitted: (id) => {
-            if (current) current.jobId = id
-          },
+        const { id } = await api.submitCell({ code: cell.code, session: sessionId }, abort.signal)
+        abort.signal.throwIfAborted()
+        running.jobId = id
+        running.following = followCell(api, id, 0, {
           status: (status) => updateCell(key, { status }),
           outputs: (outputs) => updateCell(key, (c) => ({ outputs: c.outputs.concat(outputs) })),
-        }, abort.signal)
+          connection: (connection) =>
+            // What failed for want of the server (a Stop pressed while it was gone) is over once it is back.
+            setState((s) => ({ ...s, connection, failure: connection === 'connected' && s.failure?.status === 0 ? null : s.failure })),
+        })
+        const job = await running.following.ended
         updateCell(key, { status: job.status, outputs: job.outputs, result: job.result, error: job.error })
         if (job.status !== 'done') await checkSession(sessionId)
         return job.status === 'done'
       } catch (e) {
         if (abort.signal.aborted) return false
-        const failure = toFailure(e)
+        const failure = toApiError(e)
         updateCell(key, { status: null, count: null })
-        if (failure.code === 'session_ended') patch({ sessionEnded: failure.message })
+        // A refused submit says the session is gone; a cell that cannot be followed says why itself.
+        if (running.jobId !== null) patch({ failure })
+        else if (failure.code === 'session_ended') patch({ sessionEnded: failure.message })
         else if (failure.status === 404 && latest.current.sessionId) patch({ sessionEnded: failure.message })
         else patch({ failure })
         return false
       } finally {
         current = null
-        patch({ running: null, stopping: false })
+        patch({ running: null, stopping: false, connection: 'connected' })
       }
     }
 
@@ -179,7 +196,7 @@ export function useNotebook(api: CellsApi = sameOriginApi) {
         const running = current
         if (!running?.jobId) return
         patch({ stopping: true })
-        await api.cancelCell(running.jobId).catch((e: unknown) => patch({ failure: toFailure(e), stopping: false }))
+        await api.cancelCell(running.jobId).catch((e: unknown) => patch({ failure: toApiError(e), stopping: false }))
       },
       /** After the session ended: a fresh one is made on the next run, and counting starts again. */
       newSession(): void {
@@ -206,7 +223,7 @@ export function useNotebook(api: CellsApi = sameOriginApi) {
           patch({ id: saved.id, savedAt: new Date(saved.updatedAt).toISOString() })
           return saved.id
         } catch (e) {
-          patch({ failure: toFailure(e) })
+          patch({ failure: toApiError(e) })
           return null
         } finally {
           patch({ saving: false })
@@ -221,7 +238,7 @@ export function useNotebook(api: CellsApi = sameOriginApi) {
           const notebook = await api.getNotebook(id, abort.signal)
           patch({ id: notebook.id, title: notebook.title, cells: cellsOf(notebook), savedAt: new Date(notebook.updatedAt).toISOString() })
         } catch (e) {
-          if (!abort.signal.aborted) patch({ failure: toFailure(e) })
+          if (!abort.signal.aborted) patch({ failure: toApiError(e) })
         } finally {
           if (!abort.signal.aborted) patch({ loading: false })
         }
@@ -234,6 +251,7 @@ export function useNotebook(api: CellsApi = sameOriginApi) {
       dispose(): void {
         stopAll = true
         current?.abort.abort()
+        current?.following?.stop()
         loadAbort?.abort()
       },
     }
@@ -243,7 +261,3 @@ export function useNotebook(api: CellsApi = sameOriginApi) {
   return { ...state, ...actions }
 }
 
-function toFailure(e: unknown): ApiRequestError {
-  if (e instanceof ApiRequestError) return e
-  return new ApiRequestError(0, 'client', e instanceof Error ? e.message : String(e))
-}
