@@ -23,7 +23,7 @@ import type { Logger } from '../telemetry/logger.ts'
 import type { CurveAuthority } from './curve-authority.ts'
 import { Drops } from './drops.ts'
 import type { Launcher } from './launcher.ts'
-import { serveMetrics } from './metrics-server.ts'
+import { serveMetrics, type MetricsServer } from './metrics-server.ts'
 import { DispatcherMetrics } from './metrics.ts'
 import { Outbox } from './outbox.ts'
 import { Pool } from './pool.ts'
@@ -83,7 +83,7 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
     sandboxSocket.close()
     throw err
   }
-  let metricsServer
+  let metricsServer: MetricsServer
   try {
     metricsServer = await serveMetrics(options.registry, config.dispatcher.metricsHost, config.dispatcher.metricsPort)
   } catch (err) {
