@@ -5,8 +5,14 @@
  *   cellgate server       the web tier alone
  *   cellgate dispatcher   the dispatcher and its sandbox pool alone
  *   cellgate sandbox      one sandbox process (started by a launcher; reads its boot line on stdin)
+ *
+ * Each process logs JSON lines through one logger (telemetry/logger.ts),
+ * made here for the dispatcher and for `all`. What this command says to the
+ * person who ran it (its usage, a config error, the URL `all` serves at) is
+ * plain text: it is the command's answer, not a process's log.
  */
 import { ConfigError, loadConfig } from '../config/load.ts'
+import { createLogger } from '../telemetry/logger.ts'
 import { startCluster } from './cluster.ts'
 import { stopOnSignals } from './stop-on-signals.ts'
 
@@ -18,13 +24,18 @@ async function main(role: string | undefined): Promise<void> {
       return runAll()
     case 'server': {
       const { startServer } = await import('../server/main.ts')
-      const server = await startServer(loadConfig())
-      return stopOnSignals('cellgate server', () => server.close())
+      const config = loadConfig()
+      // For the signal lines. startServer (server/) still makes its own; once it takes a logger, this one goes to it.
+      const log = createLogger('server', config.log)
+      const server = await startServer(config)
+      return stopOnSignals(log, () => server.close())
     }
     case 'dispatcher': {
       const { runDispatcher } = await import('../worker/main.ts')
-      const { stop } = await runDispatcher(loadConfig())
-      return stopOnSignals('cellgate dispatcher', stop)
+      const config = loadConfig()
+      const log = createLogger('dispatcher', config.log)
+      const { stop } = await runDispatcher(config, { log })
+      return stopOnSignals(log, stop)
     }
     case 'sandbox':
       await import('../sandbox/main.ts')
@@ -38,13 +49,14 @@ async function main(role: string | undefined): Promise<void> {
 /** Starts both processes, prints the URL once the system answers, and stops both on Ctrl-C. */
 async function runAll(): Promise<void> {
   const config = loadConfig() // fail here, once, on bad config rather than in both children
-  const cluster = startCluster({ env: {} })
+  const cluster = startCluster({ env: {}, log: createLogger('cellgate', config.log) })
   const stop = () => void cluster.close().then(() => process.exit(0))
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   await cluster.healthy(120_000)
   const shown = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host
   const port = config.server.port
+  // The quick start's line (README), exactly: the answer to whoever typed `cellgate all`.
   console.log(`cellgate is running at http://${shown.includes(':') ? `[${shown}]` : shown}:${port}/ (Ctrl-C stops it)`)
 }
 

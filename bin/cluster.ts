@@ -2,10 +2,12 @@
  * Starts a whole cellgate (server + dispatcher with its local pool) as
  * separate processes, watches them and restarts one that dies. Used by
  * `cellgate all`, by the end-to-end tests and by the benchmarks, so all
- * three run the system the same way.
+ * three run the system the same way. The children log to their own
+ * stdout/stderr (inherited by default); this process logs only restarts.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger } from '../telemetry/logger.ts'
 import { nodeCommand } from './node-command.ts'
 
 export interface ClusterOptions {
@@ -15,6 +17,8 @@ export interface ClusterOptions {
   supervise?: boolean
   /** Where the children's output goes (default: inherited). */
   stdio?: 'inherit' | 'ignore'
+  /** This process's logger, told of each restart (as component `cluster`); without one, restarts are silent. */
+  log?: Logger
 }
 
 export interface ManagedProcess {
@@ -94,6 +98,7 @@ export function startProcess(role: 'server' | 'dispatcher', env: NodeJS.ProcessE
   let child: ChildProcess | undefined
   let wanted = false
   let failures = 0
+  const log = options.log?.child({ component: 'cluster', role })
 
   const start = () => {
     wanted = true
@@ -108,7 +113,7 @@ export function startProcess(role: 'server' | 'dispatcher', env: NodeJS.ProcessE
       // A process that keeps dying at start is restarted ever more slowly, up to 10 s apart.
       failures = Date.now() - startedAt < 5_000 ? failures + 1 : 0
       const delay = Math.min(10_000, 200 * 2 ** failures)
-      console.error(`cellgate: ${role} exited (${signal ?? code}); restarting in ${delay} ms`)
+      log?.warn({ code, signal, restartInMs: delay }, 'process exited; restarting it')
       setTimeout(() => wanted && !child && start(), delay).unref()
     })
   }

@@ -8,6 +8,9 @@
  * --data-dir  the server's data directory (default: the configured one, ./data)
  * --uri       the MongoDB connection string (default: MONGODB_URI)
  * --db        the database (default: CELLGATE_MONGODB_DB, else `cellgate`)
+ *
+ * A tool run by hand: what it prints (the counts, a usage or config error)
+ * is its answer to the person running it, so it is plain text, not a log.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'

@@ -5,9 +5,15 @@
  */
 import type { Dealer } from 'zeromq'
 import { decode, encode, toSandboxMessageSchema, type ToSandboxMessage } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import type { SandboxTransport } from './loop.ts'
 
-export function createDealerTransport(dealer: Dealer): SandboxTransport {
+/**
+ * @example
+ *   await serveSandbox(createDealerTransport(dealer, log), { slots: 2, log })
+ */
+export function createDealerTransport(dealer: Dealer, processLog: Logger): SandboxTransport {
+  const log = processLog.child({ component: 'transport' })
   // zeromq allows one send in progress per socket: batches wait their turn.
   let sending = Promise.resolve()
   return {
@@ -16,21 +22,21 @@ export function createDealerTransport(dealer: Dealer): SandboxTransport {
       sending = sending
         .then(() => dealer.send(frames))
         .catch((error: unknown) => {
-          if (!dealer.closed) console.error(`sandbox: send failed: ${String(error)}`)
+          if (!dealer.closed) log.error({ err: error }, 'send failed')
         })
     },
-    receive: receive(dealer),
+    receive: receive(dealer, log),
   }
 }
 
-async function* receive(dealer: Dealer): AsyncGenerator<ToSandboxMessage> {
+async function* receive(dealer: Dealer, log: Logger): AsyncGenerator<ToSandboxMessage> {
   for await (const frames of dealer) {
     for (const frame of frames) {
       let message: ToSandboxMessage
       try {
         message = decode(toSandboxMessageSchema, frame)
       } catch (error) {
-        console.error(`sandbox: ignored a bad frame: ${String(error)}`)
+        log.warn({ err: error }, 'ignored a bad frame')
         continue
       }
       yield message

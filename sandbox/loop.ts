@@ -15,6 +15,7 @@
  *        <-- sessionEnded {session} ----  the context was lost (just before that cell's end)
  */
 import type { JobSpec, SandboxMessage, ToSandboxMessage } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import { createOutbox } from './outbox.ts'
 import { buildPrelude } from './prelude.ts'
 import { SessionSlot } from './session-slot.ts'
@@ -30,6 +31,8 @@ export interface SandboxTransport {
 export interface SandboxOptions {
   /** Jobs run at once, one isolate each. */
   slots: number
+  /** The process's logger (stderr, see main.ts). */
+  log: Logger
 }
 
 /**
@@ -37,12 +40,13 @@ export interface SandboxOptions {
  * isolates (jobs still running are cancelled; their ends may not be sent).
  *
  * @example
- *   await serveSandbox(createDealerTransport(dealer), { slots: 2 })
+ *   await serveSandbox(createDealerTransport(dealer, log), { slots: 2, log })
  */
 export async function serveSandbox(transport: SandboxTransport, options: SandboxOptions): Promise<void> {
   const prelude = await buildPrelude()
+  const log = options.log.child({ component: 'loop' })
   const push = createOutbox((batch) => transport.send(batch))
-  const slots = Array.from({ length: options.slots }, () => new Slot(prelude))
+  const slots = Array.from({ length: options.slots }, () => new Slot(prelude, options.log))
   const sessions = new Map<string, SessionSlot>()
   const running = new Map<string, Slot | SessionSlot>()
 
@@ -51,7 +55,7 @@ export async function serveSandbox(transport: SandboxTransport, options: Sandbox
     if (running.has(job.jobId)) return 'it is already running'
     if (job.session === undefined) return slots.find((candidate) => !candidate.busy) ?? 'no free slot (no credit was given)'
     let session = sessions.get(job.session.id)
-    if (session === undefined) sessions.set(job.session.id, (session = new SessionSlot(prelude, job.limits.memoryMb)))
+    if (session === undefined) sessions.set(job.session.id, (session = new SessionSlot(prelude, job.limits.memoryMb, options.log)))
     return session.busy ? 'its session is running another cell' : session
   }
 
@@ -60,7 +64,7 @@ export async function serveSandbox(transport: SandboxTransport, options: Sandbox
     const slot = slotFor(job)
     if (typeof slot === 'string') {
       // The dispatcher sends `run` only against credit, once per job, one per session at a time: this is its bug, not the cell's.
-      console.error(`sandbox: ignored run ${jobId}: ${slot}`)
+      log.error({ jobId, reason: slot }, 'ignored a run')
       return
     }
     running.set(jobId, slot)

@@ -8,6 +8,7 @@
  *        --- [id, run {job}] ------------------>
  *        <-- [id, started] [id, output] [id, end, credit {1}]
  *        stdin closed ------------------------->  exits (no orphans)
+ *        <-- stderr: pino JSON lines (bad frame, bad boot line)
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -16,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Router } from 'zeromq'
 import { decode, sandboxMessageSchema, type SandboxCurveKeys, type SandboxMessage } from '../protocol/index.ts'
 import { rawFrame } from '../test/support/frames.ts'
+import { silentLogger } from '../telemetry/logger.ts'
 import { CurveAuthority } from '../worker/curve-authority.ts'
 import { jobSpec } from './fixtures/harness.ts'
 
@@ -31,12 +33,14 @@ afterEach(() => {
 async function startSandbox(slots: number, curve?: { authority: CurveAuthority; keys: SandboxCurveKeys }) {
   const router = new Router(curve?.authority.serverOptions())
   await router.bind('tcp://127.0.0.1:0')
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN], { cwd: ROOT, stdio: ['pipe', 'inherit', 'inherit'] })
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN], { cwd: ROOT, stdio: ['pipe', 'inherit', 'pipe'] })
   cleanups.push(() => {
     child.kill('SIGKILL')
     router.close()
   })
-  const exited = once(child, 'exit') as Promise<[number | null, string | null]>
+  // 'close', not 'exit': by then everything the process wrote on stderr has been read.
+  const exited = once(child, 'close') as Promise<[number | null, string | null]>
+  const stderr = collectLines(child.stderr)
   const id = `sandbox-test-${process.pid}`
   child.stdin.write(`${JSON.stringify({ id, endpoint: router.lastEndpoint, slots, curve: curve?.keys })}\n`)
 
@@ -51,7 +55,20 @@ async function startSandbox(slots: number, curve?: { authority: CurveAuthority; 
   }
   // Raw frames: one test sends a message the sandbox must refuse.
   const send = (message: object) => router.send([id, rawFrame(message)])
-  return { child, exited, nextMessage, send }
+  return { child, exited, nextMessage, send, stderr }
+}
+
+/** What the process writes on the stream, split into lines as it arrives. */
+function collectLines(stream: NodeJS.ReadableStream): string[] {
+  const lines: string[] = []
+  let partial = ''
+  stream.setEncoding('utf8')
+  stream.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n')
+    partial = parts.pop()!
+    lines.push(...parts)
+  })
+  return lines
 }
 
 describe('sandbox process (sandbox/main.ts)', () => {
@@ -72,7 +89,7 @@ describe('sandbox process (sandbox/main.ts)', () => {
     expect(code).toBe(0)
   })
 
-  it('ignores a bad frame and keeps serving', async () => {
+  it('ignores a bad frame, logs it as a JSON line on stderr, and keeps serving', async () => {
     const sandbox = await startSandbox(1)
     expect(await sandbox.nextMessage()).toEqual({ type: 'credit', credits: 1 })
     await sandbox.send({ type: 'run', job: { jobId: 'x' } })
@@ -82,10 +99,14 @@ describe('sandbox process (sandbox/main.ts)', () => {
     expect(await sandbox.nextMessage()).toMatchObject({ type: 'end', status: 'done', result: { json: 2 } })
     sandbox.child.stdin.end()
     expect((await sandbox.exited)[0]).toBe(0)
+    // The bad frame arrived before the good one, so its line was written (synchronously) before the job ran.
+    expect(sandbox.stderr.map((line) => JSON.parse(line) as object)).toEqual([
+      expect.objectContaining({ level: 40, process: 'sandbox', component: 'transport', msg: 'ignored a bad frame', err: expect.objectContaining({ type: 'ProtocolError' }) }),
+    ])
   })
 
   it('connects with CURVE using the keys of its boot line (how sandboxes on other hosts connect)', async () => {
-    const authority = await CurveAuthority.start()
+    const authority = await CurveAuthority.start(silentLogger())
     cleanups.push(() => authority.close())
     const sandbox = await startSandbox(1, { authority, keys: authority.issue(`sandbox-test-${process.pid}`) })
     expect(await sandbox.nextMessage()).toEqual({ type: 'credit', credits: 1 })
@@ -97,11 +118,10 @@ describe('sandbox process (sandbox/main.ts)', () => {
   it('exits with an error on a bad boot line', async () => {
     const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] })
     cleanups.push(() => child.kill('SIGKILL'))
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const stderr = collectLines(child.stderr)
     child.stdin.write('{"id": ""}\n')
-    const [code] = (await once(child, 'exit')) as [number | null]
+    const [code] = (await once(child, 'close')) as [number | null]
     expect(code).toBe(2)
-    expect(stderr).toContain('bad boot line')
+    expect(stderr.map((line) => JSON.parse(line) as object)).toEqual([expect.objectContaining({ level: 60, process: 'sandbox', msg: 'bad boot line' })])
   })
 })

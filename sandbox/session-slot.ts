@@ -17,6 +17,7 @@
  */
 import type ivm from 'isolated-vm'
 import type { JobSpec, OutputBody } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import { createEngine } from './slot.ts'
 import { runCell, type CellEnd, type Engine, type RunningCell } from './run-cell.ts'
 import type { Enter } from './isolate/wire.ts'
@@ -30,8 +31,8 @@ export class SessionSlot {
   lostReason: string | undefined
 
   /** The isolate's memory limit is the first cell's (the server gives every cell of a session the same). */
-  constructor(prelude: string, memoryMb: number) {
-    this.#engine = createEngine(prelude, memoryMb)
+  constructor(prelude: string, memoryMb: number, log: Logger) {
+    this.#engine = createEngine(prelude, memoryMb, log)
     this.#context = this.#engine.isolate.createContextSync()
     this.#enter = this.#engine.prelude.runSync(this.#context, { reference: true }) as ivm.Reference<Enter>
   }

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Limits } from '../protocol/index.ts'
 import * as cells from './fixtures/cells.ts'
 import { jobSpec } from './fixtures/harness.ts'
+import { silentLogger } from '../telemetry/logger.ts'
 import { buildPrelude } from './prelude.ts'
 import { Slot } from './slot.ts'
 
@@ -17,7 +18,7 @@ let slot: Slot | undefined
 afterEach(() => slot?.dispose())
 
 async function newSlot(): Promise<Slot> {
-  slot = new Slot(await buildPrelude())
+  slot = new Slot(await buildPrelude(), silentLogger())
   return slot
 }
 

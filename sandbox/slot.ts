@@ -11,19 +11,25 @@
  */
 import ivm from 'isolated-vm'
 import type { JobSpec, OutputBody } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import { PRELUDE_FILENAME } from './prelude.ts'
 import { prepareContext, runCell, type CellEnd, type Engine, type PreparedContext, type RunningCell } from './run-cell.ts'
 
 export class Slot {
   readonly #prelude: string
+  readonly #log: Logger
   #engine: (Engine & { memoryMb: number }) | undefined
   #running: RunningCell | undefined
   /** The next job's context, made by prepareNext in the isolate of `engine`. */
   #spare: { engine: Engine; context: PreparedContext } | undefined
 
-  /** @param prelude the prelude's source (buildPrelude()), compiled once per isolate */
-  constructor(prelude: string) {
+  /**
+   * @param prelude the prelude's source (buildPrelude()), compiled once per isolate
+   * @param log the process's logger, for an isolate V8 lost control of
+   */
+  constructor(prelude: string, log: Logger) {
     this.#prelude = prelude
+    this.#log = log
   }
 
   get busy(): boolean {
@@ -85,7 +91,7 @@ export class Slot {
     const engine = this.#engine
     if (engine && !engine.isolate.isDisposed && engine.memoryMb === memoryMb) return engine
     if (engine && !engine.isolate.isDisposed) engine.isolate.dispose()
-    this.#engine = createEngine(this.#prelude, memoryMb)
+    this.#engine = createEngine(this.#prelude, memoryMb, this.#log)
     return this.#engine
   }
 }
@@ -94,15 +100,15 @@ export class Slot {
  * A new isolate with the prelude compiled in it.
  *
  * @example
- *   const engine = createEngine(await buildPrelude(), 64)
+ *   const engine = createEngine(await buildPrelude(), 64, log)
  */
-export function createEngine(preludeSource: string, memoryMb: number): Engine & { memoryMb: number } {
+export function createEngine(preludeSource: string, memoryMb: number, log: Logger): Engine & { memoryMb: number } {
   const isolate = new ivm.Isolate({
     memoryLimit: memoryMb,
     // isolated-vm's advice: V8 has lost control of the isolate, so end the
     // process; the dispatcher replaces it and accounts for its jobs.
     onCatastrophicError: (message) => {
-      console.error(`sandbox: catastrophic isolate error: ${message}`)
+      log.child({ component: 'isolate' }).fatal({ reason: message }, 'catastrophic isolate error')
       process.abort()
     },
   })

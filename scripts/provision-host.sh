@@ -8,7 +8,7 @@
 #   - creates the untrusted account (default cellgate-sandbox): a system user
 #     with no password (key login only), a root-owned home it cannot write and
 #     a root-owned authorized_keys it cannot change;
-#   - installs the sandbox code (bin/ config/ protocol/ sandbox/ package files
+#   - installs the sandbox code (bin/ config/ protocol/ sandbox/ telemetry/ package files
 #     and node_modules from --from, default this repository) under
 #     PREFIX/app-<hash>, with PREFIX/app pointing at it: readable by the
 #     account, writable only by root;
@@ -103,7 +103,7 @@ usermod --password '*' --shell /bin/bash --home "$HOME_DIR" "$USER_NAME"
 install -d -o root -g root -m 0755 "$HOME_DIR" "$HOME_DIR/.ssh"
 
 # --- the code -------------------------------------------------------------------------------------
-CODE=(bin config protocol sandbox package.json package-lock.json tsconfig.json)
+CODE=(bin config protocol sandbox telemetry package.json package-lock.json tsconfig.json)
 present=()
 for item in "${CODE[@]}"; do [ -e "$FROM/$item" ] && present+=("$item"); done
 stamp="$(cd "$FROM" && find "${present[@]}" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"

@@ -35,6 +35,7 @@ export async function metricValue(registry: Registry, series: string, labels: Re
   const metric = registry.getSingleMetric(name)
   if (!metric) throw new Error(`no metric ${series}`)
   const { values } = await metric.get()
-  const match = values.find((v) => (v.metricName ?? name) === series && Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+  // A histogram's values carry the series name (`_count`, `_bucket`…); prom-client's type for get() leaves it out.
+  const match = values.find((v) => ((v as { metricName?: string }).metricName ?? name) === series && Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
   return match?.value ?? 0
 }

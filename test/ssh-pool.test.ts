@@ -18,6 +18,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Registry } from 'prom-client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { curveKeyPair, Dealer } from 'zeromq'
 import { loadConfig } from '../config/load.ts'
@@ -25,6 +26,8 @@ import type { DispatcherMessage, JobSpec, MessageOf } from '../protocol/index.ts
 import { startServer, type RunningServer } from '../server/main.ts'
 import { SQLITE_FILE } from '../server/store/sqlite.ts'
 import { tempDir } from '../server/test-support.ts'
+import { silentLogger } from '../telemetry/logger.ts'
+import { metricValue } from '../telemetry/metrics.ts'
 import { CurveAuthority } from '../worker/curve-authority.ts'
 import type { Dispatcher } from '../worker/dispatcher.ts'
 import { SshLauncher, type SshHostConfig } from '../worker/launchers/ssh.ts'
@@ -44,12 +47,14 @@ interface SshPool {
   launcher: SshLauncher
   curve: CurveAuthority
   server: TestServer
+  /** Messages the dispatcher dropped for this reason so far. */
+  dropped(reason: string): Promise<number>
   close(): Promise<void>
 }
 
 /** The dispatcher as `cellgate dispatcher` runs it with SSH hosts: CURVE authority, SSH launcher, pool size = the hosts' sandboxes. */
 async function startSshPool(access: SshAccess, hosts: SshHostConfig[], sandboxEndpoint?: string): Promise<SshPool> {
-  const curve = await CurveAuthority.start()
+  const curve = await CurveAuthority.start(silentLogger())
   const launcher = new SshLauncher({
     hosts,
     keyPath: access.keyPath,
@@ -57,15 +62,17 @@ async function startSshPool(access: SshAccess, hosts: SshHostConfig[], sandboxEn
     command: SANDBOX_COMMAND,
     curve,
     connection: FAST,
-    log: () => {},
+    log: silentLogger(),
   })
-  const dispatcher = await startTestDispatcher(launcher, { pool: { slots: 2 }, sandboxEndpoint }, { curve, poolSize: launcher.capacity })
+  const registry = new Registry()
+  const dispatcher = await startTestDispatcher(launcher, { pool: { slots: 2 }, sandboxEndpoint }, { curve, poolSize: launcher.capacity, registry })
   const server = await TestServer.connect(dispatcher.endpoints.server)
   return {
     dispatcher,
     launcher,
     curve,
     server,
+    dropped: (reason) => metricValue(registry, 'cellgate_dispatcher_messages_dropped_total', { reason }),
     close: async () => {
       server.close()
       await dispatcher.close()
@@ -149,7 +156,7 @@ describeWith(sshdMissing(), 'ssh pool on loopback', () => {
     const { dispatcher, curve, server } = pool
     const serverKey = curve.serverOptions().curvePublicKey
     const refusedBefore = curve.refused
-    const unknownBefore = dispatcher.stats().drops['unknown-sandbox']
+    const unknownBefore = await pool.dropped('unknown-sandbox')
     const job = testJob('7 * 6')
     const usage = { cpuMs: 0, wallMs: 0, heapBytes: 0, outputBytes: 0 }
 
@@ -165,12 +172,12 @@ describeWith(sshdMissing(), 'ssh pool on loopback', () => {
       await expect.poll(() => curve.refused, POLL).toBeGreaterThan(refusedBefore)
       control.connect(dispatcher.endpoints.sandbox)
       await control.send(JSON.stringify({ type: 'credit', credits: 1 }))
-      await expect.poll(() => dispatcher.stats().drops['unknown-sandbox'], POLL).toBe(unknownBefore + 1)
+      await expect.poll(() => pool.dropped('unknown-sandbox'), POLL).toBe(unknownBefore + 1)
 
       const [end] = await runAll(server, [job])
       expect(end!.end).toMatchObject({ status: 'done', result: { text: '42' } })
       // Only the control's credit reached the dispatcher's logic; the rogue got nothing to run.
-      expect(dispatcher.stats().drops['unknown-sandbox']).toBe(unknownBefore + 1)
+      expect(await pool.dropped('unknown-sandbox')).toBe(unknownBefore + 1)
       expect(dispatcher.pool.get('rogue')).toBeUndefined()
       await expect(rogue.receive()).rejects.toMatchObject({ code: 'EAGAIN' })
     } finally {

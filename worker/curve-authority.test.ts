@@ -8,8 +8,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { curveKeyPair, Dealer, Router } from 'zeromq'
-import { CurveAuthority } from './curve-authority.ts'
 import type { SandboxCurveKeys } from '../protocol/index.ts'
+import { silentLogger } from '../telemetry/logger.ts'
+import { CurveAuthority } from './curve-authority.ts'
 
 const sockets: { close(): void }[] = []
 afterEach(() => {
@@ -17,7 +18,7 @@ afterEach(() => {
 })
 
 async function setup(): Promise<{ authority: CurveAuthority; router: Router; endpoint: string }> {
-  const authority = await CurveAuthority.start()
+  const authority = await CurveAuthority.start(silentLogger())
   const router = new Router({ ...authority.serverOptions(), linger: 0, receiveTimeout: 10_000 })
   await router.bind('tcp://127.0.0.1:*')
   sockets.push(router, authority)
@@ -29,11 +30,6 @@ function dealer(id: string, keys: SandboxCurveKeys, endpoint: string): Dealer {
   socket.connect(endpoint)
   sockets.push(socket)
   return socket
-}
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-  expect(check()).toBe(true)
 }
 
 describe('CurveAuthority', () => {
@@ -51,7 +47,7 @@ describe('CurveAuthority', () => {
     const own = curveKeyPair()
     const forged = { serverKey: authority.issue('sb-real').serverKey, ...own }
     await dealer('sb-forged', forged, endpoint).send('forged')
-    await until(() => authority.refused > 0)
+    await expect.poll(() => authority.refused).toBeGreaterThan(0)
     await dealer('sb-good', authority.issue('sb-good'), endpoint).send('good')
     const [from, body] = await router.receive()
     expect([from!.toString(), body!.toString()]).toEqual(['sb-good', 'good'])
@@ -62,6 +58,6 @@ describe('CurveAuthority', () => {
     const keys = authority.issue('sb-gone')
     authority.revoke(keys.publicKey)
     await dealer('sb-gone', keys, endpoint).send('late')
-    await until(() => authority.refused > 0)
+    await expect.poll(() => authority.refused).toBeGreaterThan(0)
   })
 })

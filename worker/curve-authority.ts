@@ -16,13 +16,14 @@
  */
 import { Context, curveKeyPair, Router } from 'zeromq'
 import type { SandboxCurveKeys } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01'
 const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#'
 
 /**
  * @example
- *   const authority = await CurveAuthority.start()
+ *   const authority = await CurveAuthority.start(log)
  *   const router = new Router({ ...authority.serverOptions(), linger: 0 })
  *   const keys = authority.issue('sb-1') // goes into the sandbox's boot line
  *   authority.revoke(keys.publicKey)      // when that sandbox has ended
@@ -35,12 +36,15 @@ export class CurveAuthority {
   /** Issued public key (Z85) -> sandbox id. */
   private readonly issued = new Map<string, string>()
   private readonly handler: Router
+  private readonly log: Logger
 
-  private constructor(private readonly log: (line: string) => void) {
+  private constructor(log: Logger) {
+    this.log = log.child({ component: 'curve-authority' })
     this.handler = new Router({ context: this.context, linger: 0 })
   }
 
-  static async start(log: (line: string) => void = () => {}): Promise<CurveAuthority> {
+  /** `log`: the process's logger; refusals are logged as component `curve-authority`. */
+  static async start(log: Logger): Promise<CurveAuthority> {
     const authority = new CurveAuthority(log)
     await authority.handler.bind(ZAP_ENDPOINT)
     void authority.serve()
@@ -79,7 +83,7 @@ export class CurveAuthority {
       const ok = version?.toString() === '1.0' && sandboxId !== undefined
       if (!ok) {
         this.refused++
-        this.log(`refused a sandbox connection from ${address?.toString() ?? 'unknown'}: key not issued by this dispatcher`)
+        this.log.warn({ address: address?.toString() ?? 'unknown' }, 'refused a sandbox connection: key not issued by this dispatcher')
       }
       await this.handler.send([from!, '', '1.0', requestId ?? '', ok ? '200' : '400', ok ? 'OK' : 'key not issued', sandboxId ?? '', ''])
     }

@@ -91,7 +91,8 @@ describe('dispatcher failure rules', () => {
 
   it('kills a sandbox that never connects, and launches another', async () => {
     const launcher = new ScriptedLauncher({ autoCredit: false })
-    dispatcher = await startTestDispatcher(launcher, {}, { startTimeoutMs: 200 })
+    // The shortest start timeout the config allows.
+    dispatcher = await startTestDispatcher(launcher, { pool: { startTimeoutMs: 1000 } })
     const silent = await launcher.launched(1)
     expect((await silent.handle.exited).signal).toBe('SIGKILL')
     const next = await launcher.launched(2)
@@ -100,6 +101,6 @@ describe('dispatcher failure rules', () => {
     const job = testJob('1')
     await server.send({ type: 'submit', job })
     expect(await next.waitForRun()).toBe(job.jobId)
-    expect(dispatcher.pool.lastError).toMatch(/did not connect within 200 ms/)
+    expect(dispatcher.pool.lastError).toMatch(/did not connect within 1000 ms/)
   })
 })

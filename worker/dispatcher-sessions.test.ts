@@ -1,6 +1,8 @@
 /**
  * Sessions in the dispatcher, with real sandbox processes (two sandboxes,
- * two slots each) and the test playing the server with a real DEALER.
+ * two slots each) and the test playing the server with a real DEALER; the
+ * order of a session's cells also with a scripted sandbox, which ends each
+ * cell exactly when the test says.
  *
  *   TestServer DEALER                  dispatcher                           sandboxes
  *     submit {job, session S, cell 1} ─> pin S to the least loaded ── run ──> sandbox A (S's context)
@@ -8,11 +10,16 @@
  *     endSession {S} ──────────────────> waiting cells: cancelled ── endSession ──> A drops S
  *                           (A dies) <── sessionEnded {S, reason}; S's running cell ends lost
  *     submit {…, S, cell n} ───────────> lost, SessionEnded (never a fresh context)
+ *
+ *   scripted:  submit S1, S2, S3, J ──> run S1, run J (S2, S3 wait though credits are free)
+ *              end S1 ──> run S2 · end S2 ──> run S3
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { DispatcherMessage, JobSpec, MessageOf } from '../protocol/index.ts'
+import type { DispatcherMessage, JobSpec, MessageOf, ToSandboxMessage } from '../protocol/index.ts'
+import { silentLogger } from '../telemetry/logger.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { LocalLauncher } from './launchers/local.ts'
+import { ScriptedLauncher } from './testing/scripted-launcher.ts'
 import { startTestDispatcher, testJob, TestServer } from './testing/test-server.ts'
 
 type SessionEnded = MessageOf<DispatcherMessage, 'sessionEnded'>
@@ -22,7 +29,7 @@ let dispatcher: Dispatcher
 let server: TestServer
 
 beforeAll(async () => {
-  launcher = new LocalLauncher()
+  launcher = new LocalLauncher({ log: silentLogger() })
   dispatcher = await startTestDispatcher(launcher, { pool: { size: 2, slots: 2 } })
   server = await TestServer.connect(dispatcher.endpoints.server, { serverId: 'srv-sessions' })
   // Both sandboxes up before any session is placed, or the first would take them all.
@@ -70,14 +77,9 @@ describe('dispatcher sessions', () => {
     expect(sandboxes.size).toBe(2)
   })
 
-  it('runs the cells of one session one at a time, in the order submitted', async () => {
+  it('runs the cells of one session one at a time, in the order submitted, in one context', async () => {
     const s = session()
-    const jobs = [
-      s.cell('log = []; await new Promise((r) => setTimeout(r, 150)); log.push(1)'),
-      s.cell('log.push(2)'),
-      s.cell('await new Promise((r) => setTimeout(r, 50)); log.push(3)'),
-      s.cell('log.join()'),
-    ]
+    const jobs = [s.cell('log = []; await null; log.push(1)'), s.cell('log.push(2)'), s.cell('await null; log.push(3)'), s.cell('log.join()')]
     await server.send(...jobs.map((job) => ({ type: 'submit' as const, job })))
     const last = await server.waitForEnd(jobs[3]!.jobId)
     expect(last.end.result?.text).toBe("'1,2,3'")
@@ -127,5 +129,41 @@ describe('dispatcher sessions', () => {
     const fresh = session()
     await run(fresh.cell('y = 2'))
     expect((await run(fresh.cell('y * 21'))).result?.text).toBe('42')
+  })
+})
+
+describe('dispatcher sessions, scripted sandbox', () => {
+  const usage = { cpuMs: 1, wallMs: 1, heapBytes: 1, outputBytes: 0 }
+  const runs = (messages: readonly ToSandboxMessage[]) => messages.flatMap((m) => (m.type === 'run' ? [m.job.jobId] : []))
+
+  it('sends a session its next cell only once the sandbox ended the one before, credits or not', async () => {
+    const launcher = new ScriptedLauncher()
+    const scripted = await startTestDispatcher(launcher, { pool: { size: 1, slots: 4 } })
+    const client = await TestServer.connect(scripted.endpoints.server, { serverId: 'srv-scripted' })
+    try {
+      const sandbox = await launcher.launched(1)
+      const s = session()
+      const [c1, c2, c3] = [s.cell('1'), s.cell('2'), s.cell('3')]
+      // A one-off job after them: its run leaves after anything the dispatcher would send for the session now.
+      const barrier = () => testJob('"barrier"')
+      const j1 = barrier()
+      await client.send(...[c1, c2, c3, j1].map((job) => ({ type: 'submit' as const, job })))
+      await sandbox.waitForRun(j1.jobId)
+      expect(runs(sandbox.received)).toEqual([c1.jobId, j1.jobId])
+
+      await sandbox.send({ type: 'started', jobId: c1.jobId }, { type: 'end', jobId: c1.jobId, status: 'done', usage }, { type: 'credit', credits: 1 })
+      await sandbox.waitForRun(c2.jobId)
+      const j2 = barrier()
+      await client.send({ type: 'submit', job: j2 })
+      await sandbox.waitForRun(j2.jobId)
+      expect(runs(sandbox.received)).toEqual([c1.jobId, j1.jobId, c2.jobId, j2.jobId])
+
+      await sandbox.send({ type: 'started', jobId: c2.jobId }, { type: 'end', jobId: c2.jobId, status: 'done', usage }, { type: 'credit', credits: 1 })
+      await sandbox.waitForRun(c3.jobId)
+      expect(runs(sandbox.received)).toEqual([c1.jobId, j1.jobId, c2.jobId, j2.jobId, c3.jobId])
+    } finally {
+      client.close()
+      await scripted.close()
+    }
   })
 })

@@ -5,33 +5,27 @@
  * limit. Scripted sandboxes send exactly those frames over the real ROUTER;
  * the test plays the server with a real DEALER.
  *
- *   intruder DEALER (id never launched) ──credit/end──> ROUTER: dropped, counted
+ *   intruder DEALER (id never launched) ──credit/end──> ROUTER: dropped, counted (messages_dropped_total{reason})
  *   scripted sandbox A ──"not json", {type:'nope'}──>   ROUTER: dropped, counted
  *   scripted sandbox A ──end {job of B}──>              ROUTER: dropped (not-assigned)
  *   scripted sandbox A ──credit 64 (slots 1)──>         at most one `run` outstanding
  *   scripted sandbox A ──output × n > outputBytes──>    end error OutputLimitExceeded to server,
  *                      <──cancel {jobId}──               later outputs dropped
  */
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { Dealer } from 'zeromq'
-import type { Dispatcher } from './dispatcher.ts'
-import { ScriptedLauncher, type ScriptedSandbox } from './testing/scripted-launcher.ts'
-import { startTestDispatcher, testJob, TestServer } from './testing/test-server.ts'
+import type { ScriptedSandbox } from './testing/scripted-launcher.ts'
+import { startScriptedDispatcher, testJob, type ScriptedDispatcher } from './testing/test-server.ts'
 
 const usage = { cpuMs: 1, wallMs: 1, heapBytes: 1, outputBytes: 0 }
 
-let dispatcher: Dispatcher | undefined
-let server: TestServer | undefined
-afterEach(async () => {
-  server?.close()
-  await dispatcher?.close()
-})
+let running: ScriptedDispatcher | undefined
+afterEach(() => running?.close())
 
-async function setup(pool: { size?: number; slots?: number } = {}): Promise<{ launcher: ScriptedLauncher; server: TestServer; dispatcher: Dispatcher }> {
-  const launcher = new ScriptedLauncher()
-  dispatcher = await startTestDispatcher(launcher, { pool })
-  server = await TestServer.connect(dispatcher.endpoints.server)
-  return { launcher, server, dispatcher }
+async function setup(pool: { size?: number; slots?: number } = {}) {
+  const started = (running = await startScriptedDispatcher(pool))
+  const dropped = (reason: string) => started.metric('cellgate_dispatcher_messages_dropped_total', { reason })
+  return { ...started, dropped }
 }
 
 async function finish(sandbox: ScriptedSandbox, jobId: string): Promise<void> {
@@ -40,7 +34,7 @@ async function finish(sandbox: ScriptedSandbox, jobId: string): Promise<void> {
 
 describe('dispatcher with untrusted sandboxes', () => {
   it('ignores a DEALER with a routing id it did not launch', async () => {
-    const { launcher, server, dispatcher } = await setup()
+    const { launcher, server, dispatcher, dropped } = await setup()
     const sandbox = await launcher.launched(1)
     const intruder = new Dealer({ routingId: 'sb-not-launched', linger: 0 })
     intruder.connect(dispatcher.endpoints.sandbox)
@@ -55,7 +49,7 @@ describe('dispatcher with untrusted sandboxes', () => {
       await finish(sandbox, job.jobId)
       expect((await server.waitForEnd(job.jobId)).end.result).toEqual({ text: 'ok' })
       // The intruder's connection is not ordered with the server's: wait until both of its frames were seen.
-      await vi.waitFor(() => expect(dispatcher.stats().drops['unknown-sandbox']).toBe(2))
+      await expect.poll(() => dropped('unknown-sandbox')).toBe(2)
       expect(dispatcher.pool.state(0).sandboxes).toBe(1)
     } finally {
       intruder.close()
@@ -63,7 +57,7 @@ describe('dispatcher with untrusted sandboxes', () => {
   })
 
   it('drops invalid frames and messages about jobs the sender does not hold, and keeps serving', async () => {
-    const { launcher, server, dispatcher } = await setup({ size: 2, slots: 1 })
+    const { launcher, server, dropped } = await setup({ size: 2, slots: 1 })
     const [a, b] = [await launcher.launched(1), await launcher.launched(2)]
     const jobs = [testJob('1'), testJob('2')]
     await server.send(...jobs.map((job) => ({ type: 'submit' as const, job })))
@@ -86,7 +80,7 @@ describe('dispatcher with untrusted sandboxes', () => {
     expect(server.about(jobB).map((m) => m.type)).toEqual(['started', 'end'])
     expect((await server.waitForStarted(jobB)).sandboxId).toBe(b.id)
     expect(server.about(jobA).map((m) => m.type)).toEqual(['started', 'end'])
-    expect(dispatcher.stats().drops).toMatchObject({ invalid: 4, 'not-assigned': 3, 'out-of-turn': 1 })
+    expect([await dropped('invalid'), await dropped('not-assigned'), await dropped('out-of-turn')]).toEqual([4, 3, 1])
   })
 
   it('never has more jobs on a sandbox than its slots, whatever credits it claims', async () => {

@@ -14,12 +14,16 @@
  *                              <───    end {msgSeq n} <──────────────  end, credit 1
  *     cancel {jobId} ─────────────>    (queued: end cancelled)  ── cancel ──> (running)
  *     ack {jobId, upTo} ──────────>    ledger drops ≤ upTo
+ *     (gone; the job ends meanwhile)   end ──> lost on the wire (counted in jobs_ended_total)
  *     (reconnect, new bootId) hello ─> replay of every unacked message
  *     workers {requestId} ────────>    pool + host "local"
  *                              <───    workers {requestId, hosts, sandboxes}
  */
+import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DispatcherMessage } from '../protocol/index.ts'
+import { silentLogger } from '../telemetry/logger.ts'
+import { metricValue } from '../telemetry/metrics.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { LocalLauncher } from './launchers/local.ts'
 import { startTestDispatcher, testJob, TestServer } from './testing/test-server.ts'
@@ -29,10 +33,12 @@ const INFINITE = 'while (true) {}'
 let launcher: LocalLauncher
 let dispatcher: Dispatcher
 let server: TestServer
+const registry = new Registry()
+const metric = (series: string, labels?: Record<string, string>) => metricValue(registry, series, labels)
 
 beforeAll(async () => {
-  launcher = new LocalLauncher()
-  dispatcher = await startTestDispatcher(launcher, { pool: { size: 1, slots: 1 } })
+  launcher = new LocalLauncher({ log: silentLogger() })
+  dispatcher = await startTestDispatcher(launcher, { pool: { size: 1, slots: 1 } }, { registry })
   server = await TestServer.connect(dispatcher.endpoints.server, { serverId: 'srv-main' })
 })
 afterAll(async () => {
@@ -52,10 +58,13 @@ describe('dispatcher with real sandboxes', () => {
     expect(welcome.pool).toMatchObject({ queued: 0 })
   })
 
-  it('relays started, outputs and end, numbering msgSeq per job and output seq per job', async () => {
+  it('relays started, outputs and end, numbering msgSeq per job and output seq per job, and counts the job', async () => {
+    const before = await Promise.all([metric('cellgate_dispatcher_jobs_ended_total', { status: 'done' }), metric('cellgate_dispatcher_job_wait_seconds_count'), metric('cellgate_dispatcher_job_run_seconds_count')])
     const job = testJob("console.log('one'); console.log('two'); 6 * 7")
     await server.send({ type: 'submit', job })
     const end = await server.waitForEnd(job.jobId)
+    const after = await Promise.all([metric('cellgate_dispatcher_jobs_ended_total', { status: 'done' }), metric('cellgate_dispatcher_job_wait_seconds_count'), metric('cellgate_dispatcher_job_run_seconds_count')])
+    expect(after).toEqual(before.map((n) => n + 1))
     const messages = server.about(job.jobId)
     expect(msgSeqs(messages)).toEqual(messages.map((_, i) => i + 1))
     const [started, ...rest] = messages
@@ -153,17 +162,24 @@ describe('dispatcher with real sandboxes', () => {
   it('keeps messages until acked and replays them to a server that reconnects with a new bootId', async () => {
     const routing = { serverId: 'srv-replay', routingId: 'srv-replay' }
     const first = await TestServer.connect(dispatcher.endpoints.server, { ...routing, bootId: 'r-boot-1' })
-    const job = testJob("console.log('a'); let t = Date.now(); while (Date.now() - t < 200) {} console.log('b'); 'z'")
+    const job = testJob("console.log('a'); while (true) {}", { limits: { wallMs: 30_000, cpuMs: 30_000 } })
     await first.send({ type: 'submit', job })
-    await first.waitForStarted(job.jobId)
-    first.close() // mid-job: what the dispatcher sends now is lost on the wire
+    await first.waitFor((m) => m.type === 'output' && m.jobId === job.jobId)
+    first.close()
+
+    // While srv-replay is gone, the job ends (cancelled through another web instance): its end is lost on the wire.
+    const cancelled = await metric('cellgate_dispatcher_jobs_ended_total', { status: 'cancelled' })
+    const other = await TestServer.connect(dispatcher.endpoints.server, { serverId: 'srv-other' })
+    await other.send({ type: 'cancel', jobId: job.jobId })
+    await expect.poll(() => metric('cellgate_dispatcher_jobs_ended_total', { status: 'cancelled' })).toBe(cancelled + 1)
+    other.close()
 
     const second = await TestServer.connect(dispatcher.endpoints.server, { ...routing, bootId: 'r-boot-2' })
     try {
       const end = await second.waitForEnd(job.jobId)
-      // Everything from msgSeq 1 (started, never acked) to the end arrived, replayed or live.
-      const seen = new Set(msgSeqs(second.about(job.jobId)))
-      expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: end.msgSeq }, (_, i) => i + 1))
+      expect(end.end.status).toBe('cancelled')
+      // Everything from msgSeq 1 (started, never acked) to the end came again, in order, right after the welcome.
+      expect(msgSeqs(second.about(job.jobId))).toEqual(Array.from({ length: end.msgSeq }, (_, i) => i + 1))
 
       // Acked up to 1: a restart replays 2..end, right after the welcome.
       await second.send({ type: 'ack', acks: [{ jobId: job.jobId, upTo: 1 }] })

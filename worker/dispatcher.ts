@@ -8,15 +8,23 @@
  *   server DEALER ──> ROUTER [server-link] ─┐
  *                                           scheduler + pool ── Launcher ──> sandbox processes
  *   sandbox DEALER ─> ROUTER [sandbox-link] ┘
+ *   Prometheus ─GET─> http [metrics-server] ── registry (metrics.ts)
+ *
+ * The logger and the metrics registry are the process's, passed in
+ * (worker/main.ts makes them), so tests read what it counted.
  */
 import { randomBytes } from 'node:crypto'
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
+import type { Registry } from 'prom-client'
 import { Router } from 'zeromq'
 import type { Config } from '../config/schema.ts'
-import type { CurveAuthority } from './curve-authority.ts'
 import type { PoolState } from '../protocol/index.ts'
-import { Drops, type DropReason } from './drops.ts'
+import type { Logger } from '../telemetry/logger.ts'
+import type { CurveAuthority } from './curve-authority.ts'
+import { Drops } from './drops.ts'
 import type { Launcher } from './launcher.ts'
+import { serveMetrics, type MetricsServer } from './metrics-server.ts'
+import { DispatcherMetrics } from './metrics.ts'
 import { Outbox } from './outbox.ts'
 import { Pool } from './pool.ts'
 import { SandboxLink } from './sandbox-link.ts'
@@ -27,38 +35,41 @@ import { workersReport } from './workers-report.ts'
 export interface Dispatcher {
   /** New per dispatcher process; servers see it in welcome and started. */
   readonly bootId: string
-  /** Where it listens, ports resolved (an endpoint configured as tcp://127.0.0.1:* gets its real port here). */
-  readonly endpoints: { server: string; sandbox: string }
+  /**
+   * Where it listens, ports resolved (an endpoint configured as tcp://127.0.0.1:* gets its real port here,
+   * metrics port 0 the one it took): ZeroMQ endpoints for servers and sandboxes, the URL of GET /metrics.
+   */
+  readonly endpoints: { server: string; sandbox: string; metrics: string }
   readonly pool: Pool
   state(): PoolState
-  stats(): { jobs: number; drops: Record<DropReason, number> }
-  /** Kills the sandboxes and closes the sockets. The launcher stays open: its owner closes it. */
+  /** Kills the sandboxes, closes the sockets and the metrics endpoint. The launcher stays open: its owner closes it. */
   close(): Promise<void>
 }
 
 export interface DispatcherOptions {
-  log?: (line: string) => void
+  /** The process's logger; each component logs through a child naming it. */
+  log: Logger
+  /** The process's metrics registry; the dispatcher's series (metrics.ts) are registered on it and served at endpoints.metrics. */
+  registry: Registry
   /** Sandboxes connect with CURVE, accepted only with keys this authority issued (SSH launcher). Without: plain TCP, for loopback. */
   curve?: CurveAuthority
   /** Sandbox processes kept; default config.pool.size (the SSH launcher's is the sum of its hosts' sandboxes). */
   poolSize?: number
-  /** Passed to the pool: a sandbox not connected by then is killed. */
-  startTimeoutMs?: number
   /** Passed to the pool: first delay before a failed launch is tried again (default 200 ms, doubling). */
   retryBaseMs?: number
 }
 
 /**
  * @example
- *   const launcher = new LocalLauncher()
- *   const dispatcher = await startDispatcher(loadConfig(process.env), launcher)
- *   console.log(dispatcher.endpoints.server) // tcp://127.0.0.1:5555
+ *   const log = createLogger('dispatcher', config.log)
+ *   const launcher = new LocalLauncher({ log })
+ *   const dispatcher = await startDispatcher(config, launcher, { log, registry: createRegistry('dispatcher') })
+ *   dispatcher.endpoints // { server: 'tcp://127.0.0.1:5555', sandbox: 'tcp://127.0.0.1:5556', metrics: 'http://127.0.0.1:9464/metrics' }
  *   await dispatcher.close(); await launcher.close()
  */
-export async function startDispatcher(config: Config, launcher: Launcher, options: DispatcherOptions = {}): Promise<Dispatcher> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`[dispatcher] ${line}\n`))
+export async function startDispatcher(config: Config, launcher: Launcher, options: DispatcherOptions): Promise<Dispatcher> {
+  const log = options.log.child({ component: 'dispatcher' })
   const bootId = randomBytes(12).toString('base64url')
-  const drops = new Drops(log)
 
   // Unacked messages are kept in the job ledgers anyway: a high water mark would only drop them.
   const serverSocket = new Router({ handover: true, sendHighWaterMark: 0, linger: 0 })
@@ -72,17 +83,30 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
     sandboxSocket.close()
     throw err
   }
-  const endpoints = { server: serverSocket.lastEndpoint!, sandbox: sandboxSocket.lastEndpoint! }
+  let metricsServer: MetricsServer
+  try {
+    metricsServer = await serveMetrics(options.registry, config.dispatcher.metricsHost, config.dispatcher.metricsPort)
+  } catch (err) {
+    serverSocket.close()
+    sandboxSocket.close()
+    throw err
+  }
+  const endpoints = { server: serverSocket.lastEndpoint!, sandbox: sandboxSocket.lastEndpoint!, metrics: metricsServer.url }
 
+  const metrics: DispatcherMetrics = new DispatcherMetrics(options.registry, { queued: () => scheduler.queuedByPriority(), sandboxes: () => pool.list() })
+  const drops = new Drops(options.log, metrics)
   const pool: Pool = new Pool(
     launcher,
-    { size: options.poolSize ?? config.pool.size, slots: config.pool.slots, endpoint: endpoints.sandbox, startTimeoutMs: options.startTimeoutMs, retryBaseMs: options.retryBaseMs, log },
     {
-      onRetired: (sandbox, reason) => {
-        // One that never connected is logged by the pool, with its restart delay.
-        if (sandbox.connected) log(`sandbox ${sandbox.id} retired (${reason}) holding ${sandbox.jobs.size} job(s)`)
-        scheduler.sandboxRetired(sandbox, reason)
-      },
+      size: options.poolSize ?? config.pool.size,
+      slots: config.pool.slots,
+      endpoint: endpoints.sandbox,
+      startTimeoutMs: config.pool.startTimeoutMs,
+      retryBaseMs: options.retryBaseMs,
+      log: options.log,
+    },
+    {
+      onRetired: (sandbox, reason) => scheduler.sandboxRetired(sandbox, reason),
       onFree: () => scheduler.pump(),
     },
   )
@@ -98,15 +122,16 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
   })
   const toServers = new Outbox(serverSocket, {
     route: (serverId) => serverLink.route(serverId),
-    onSendError: (serverId, err) => log(`send to server ${serverId} failed: ${err.message}`),
+    onSendError: (serverId, err) => log.warn({ serverId, err }, 'send to server failed'),
   })
-  const scheduler = new Scheduler({
+  const scheduler: Scheduler = new Scheduler({
     bootId,
     graceMs: config.dispatcher.graceMs,
     pool,
     toServer: (serverId, frame) => toServers.push(serverId, frame),
     toSandbox: (sandbox, frame) => toSandboxes.push(sandbox.id, frame),
-    log,
+    metrics,
+    log: options.log,
   })
   const state = (): PoolState => pool.state(scheduler.queued)
   const serverLink: ServerLink = new ServerLink({
@@ -116,7 +141,7 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
     workers: () => workersReport(pool, launcher),
     send: (id, frame) => toServers.push(id, frame),
     drops,
-    log,
+    log: options.log,
   })
   const sandboxLink = new SandboxLink(pool, scheduler, drops)
 
@@ -131,7 +156,6 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
     endpoints,
     pool,
     state,
-    stats: () => ({ jobs: scheduler.size, drops: { ...drops.counts } }),
     close: () =>
       (closing ??= (async () => {
         stopHostUp?.()
@@ -142,7 +166,7 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
         toSandboxes.close()
         serverSocket.close()
         sandboxSocket.close()
-        await Promise.all(loops)
+        await Promise.all([...loops, metricsServer.close()])
       })()),
   }
 }
@@ -152,18 +176,18 @@ export async function startDispatcher(config: Config, launcher: Launcher, option
  * messages: ZeroMQ hands over queued messages without waiting, and a flood
  * on one socket must not starve timers, the other socket or the outboxes.
  */
-async function receiveLoop(socket: Router, handle: (parts: Buffer[]) => void, log: (line: string) => void): Promise<void> {
+async function receiveLoop(socket: Router, handle: (parts: Buffer[]) => void, log: Logger): Promise<void> {
   let n = 0
   try {
     for await (const parts of socket) {
       try {
         handle(parts)
       } catch (err) {
-        log(`error handling a message: ${(err as Error).stack ?? String(err)}`)
+        log.error({ err }, 'error handling a message')
       }
       if (++n % 64 === 0) await nextMacrotask()
     }
   } catch (err) {
-    if (!socket.closed) log(`receive loop ended: ${(err as Error).message}`)
+    if (!socket.closed) log.error({ err }, 'receive loop ended')
   }
 }

@@ -1,9 +1,12 @@
 /**
  * Counts and logs messages the dispatcher drops: invalid frames, frames from
  * sandboxes it did not launch, messages about jobs the sender does not hold.
- * A sandbox is untrusted and may send such things in a flood, so each kind
- * is logged at most once per interval with a count, never once per message.
+ * Each drop is counted in the metrics (by reason); a sandbox is untrusted
+ * and may send such things in a flood, so each reason is logged at most once
+ * per interval with the count since, never once per message.
  */
+import type { Logger } from '../telemetry/logger.ts'
+import type { DispatcherMetrics } from './metrics.ts'
 
 export const DROP_REASONS = [
   /** A sandbox frame that is not JSON or not a valid SandboxMessage. */
@@ -22,27 +25,30 @@ export const DROP_REASONS = [
 export type DropReason = (typeof DROP_REASONS)[number]
 
 export class Drops {
-  readonly counts = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>
-  private readonly unreported = { ...this.counts }
-  private readonly lastLog = { ...this.counts }
+  private readonly unreported = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>
+  private readonly lastLog = { ...this.unreported }
+  private readonly log: Logger
 
   constructor(
-    private readonly log: (line: string) => void,
+    log: Logger,
+    private readonly metrics: DispatcherMetrics,
     private readonly intervalMs = 10_000,
-  ) {}
+  ) {
+    this.log = log.child({ component: 'drops' })
+  }
 
   /**
    * @example
    *   drops.drop('not-assigned', sandbox.id, () => `output for job ${jobId}`)
    */
   drop(reason: DropReason, source: string, detail: () => string): void {
-    this.counts[reason]++
+    this.metrics.dropped(reason)
     this.unreported[reason]++
     const now = Date.now()
     if (now - this.lastLog[reason] < this.intervalMs) return
-    const n = this.unreported[reason]
+    const count = this.unreported[reason]
     this.lastLog[reason] = now
     this.unreported[reason] = 0
-    this.log(`dropped ${n} message${n === 1 ? '' : 's'} (${reason}), latest from ${source}: ${detail()}`)
+    this.log.warn({ reason, count, source, detail: detail() }, 'dropped messages')
   }
 }

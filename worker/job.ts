@@ -31,6 +31,9 @@ export class DispatchJob {
   cancelRequested = false
   /** UTF-8 bytes of output the sandbox sent, checked against limits.outputBytes. */
   outputBytes = 0
+  /** performance.now() when it reached the dispatcher, and when its latest `run` went out: its wait and run times (metrics.ts). */
+  readonly queuedAt = performance.now()
+  sentAt = 0
 
   private msgSeq = 0
   private outputSeq = 0

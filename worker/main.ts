@@ -1,13 +1,24 @@
 /**
- * The dispatcher as a process (`cellgate dispatcher`): starts it with a
- * sandbox pool, local or over SSH when hosts are configured, and gives back
+ * The dispatcher as a process (`cellgate dispatcher`): makes the process's
+ * logger and metrics registry (unless given them), starts the dispatcher with
+ * a sandbox pool, local or over SSH when hosts are configured, and gives back
  * the stop that kills the sandboxes and closes the sockets.
  */
+import type { Registry } from 'prom-client'
 import type { Config } from '../config/schema.ts'
+import { createLogger, type Logger } from '../telemetry/logger.ts'
+import { createRegistry } from '../telemetry/metrics.ts'
 import { startDispatcher, type Dispatcher } from './dispatcher.ts'
 import { CurveAuthority } from './curve-authority.ts'
 import { LocalLauncher } from './launchers/local.ts'
 import { SshLauncher, sshLauncherOptions } from './launchers/ssh.ts'
+
+export interface RunDispatcherOptions {
+  /** The process's logger (bin/cellgate.ts shares it with its signal handling). Default: createLogger('dispatcher', config.log). */
+  log?: Logger
+  /** Default: createRegistry('dispatcher'). */
+  registry?: Registry
+}
 
 /**
  * Starts the dispatcher and its pool: local children, or sandboxes over SSH
@@ -17,25 +28,33 @@ import { SshLauncher, sshLauncherOptions } from './launchers/ssh.ts'
  * @example
  *   const { stop } = await runDispatcher(loadConfig(process.env))
  */
-export async function runDispatcher(config: Config): Promise<{ dispatcher: Dispatcher; stop: () => Promise<void> }> {
-  const log = (line: string): void => void process.stderr.write(`[dispatcher] ${line}\n`)
+export async function runDispatcher(config: Config, options: RunDispatcherOptions = {}): Promise<{ dispatcher: Dispatcher; stop: () => Promise<void> }> {
+  const log = options.log ?? createLogger('dispatcher', config.log)
+  const registry = options.registry ?? createRegistry('dispatcher')
   const overSsh = config.ssh.hosts.length > 0
   const curve = overSsh ? await CurveAuthority.start(log) : undefined
-  const launcher = curve ? new SshLauncher(sshLauncherOptions(config, curve, log)) : new LocalLauncher()
+  const launcher = curve ? new SshLauncher(sshLauncherOptions(config, curve, log)) : new LocalLauncher({ log })
   const poolSize = launcher instanceof SshLauncher ? launcher.capacity : config.pool.size
   let dispatcher: Dispatcher
   try {
-    dispatcher = await startDispatcher(config, launcher, { log, curve, poolSize })
+    dispatcher = await startDispatcher(config, launcher, { log, registry, curve, poolSize })
   } catch (err) {
     await launcher.close()
     curve?.close()
     throw err
   }
-  const { server, sandbox } = dispatcher.endpoints
-  const where = overSsh ? `over SSH on ${config.ssh.hosts.length} host(s), CURVE` : 'local'
-  log(
-    `boot ${dispatcher.bootId}: servers connect to ${server}, sandboxes to ${sandbox}; ` +
-      `pool of ${poolSize} ${where} sandbox(es) × ${config.pool.slots} slot(s)`,
+  log.child({ component: 'dispatcher' }).info(
+    {
+      bootId: dispatcher.bootId,
+      serverEndpoint: dispatcher.endpoints.server,
+      sandboxEndpoint: dispatcher.endpoints.sandbox,
+      metrics: dispatcher.endpoints.metrics,
+      launcher: launcher.name,
+      hosts: config.ssh.hosts.length,
+      sandboxes: poolSize,
+      slots: config.pool.slots,
+    },
+    'dispatcher started',
   )
   const stop = async (): Promise<void> => {
     await dispatcher.close()

@@ -10,10 +10,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { PoolState } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import type { DispatchJob } from './job.ts'
 import type { Launcher, SandboxHandle } from './launcher.ts'
 
-export type SandboxState = 'starting' | 'ready' | 'busy'
+/** starting: launched, not connected yet; ready: has a free slot; busy: all slots taken; retiring: being killed. */
+export const SANDBOX_STATES = ['starting', 'ready', 'busy', 'retiring'] as const
+export type SandboxState = (typeof SANDBOX_STATES)[number]
 
 export class Sandbox {
   /** Set by its first credit: the process is up and connected. */
@@ -41,6 +44,7 @@ export class Sandbox {
   }
 
   get state(): SandboxState {
+    if (this.retired !== null) return 'retiring'
     return !this.connected ? 'starting' : this.free > 0 ? 'ready' : 'busy'
   }
 }
@@ -50,11 +54,12 @@ export interface PoolOptions {
   slots: number
   /** Sandbox endpoint the processes connect back to. */
   endpoint: string
-  /** A sandbox that has not connected by then is killed. Default 30 s. */
-  startTimeoutMs?: number
+  /** A sandbox that has not connected by then is killed (config.pool.startTimeoutMs). */
+  startTimeoutMs: number
   /** First delay before launching again after a failed start; it doubles per failure in a row, up to 10 s. Default 200 ms. */
   retryBaseMs?: number
-  log?: (line: string) => void
+  /** The process's logger; the pool logs as component `pool`. */
+  log: Logger
 }
 
 export interface PoolEvents {
@@ -81,12 +86,15 @@ export class Pool {
   private readonly idPrefix = `sb-${randomBytes(6).toString('base64url')}-`
   /** Why the last sandbox ended or failed to start, for monitoring. */
   lastError: string | null = null
+  private readonly log: Logger
 
   constructor(
     private readonly launcher: Launcher,
     private readonly options: PoolOptions,
     private readonly events: PoolEvents,
-  ) {}
+  ) {
+    this.log = options.log.child({ component: 'pool' })
+  }
 
   /** Launches processes until `size` are running or starting. */
   fill(): void {
@@ -120,7 +128,8 @@ export class Pool {
       sandbox.connected = true
       this.failures = 0
       if (sandbox.startTimer) clearTimeout(sandbox.startTimer)
-      this.options.log?.(`sandbox ${sandbox.id} connected (${sandbox.handle.host}, pid ${sandbox.handle.pid ?? 'unknown'})`)
+      // sandboxPid: `pid` is this process's own, in every record.
+      this.log.info({ sandboxId: sandbox.id, host: sandbox.handle.host, sandboxPid: sandbox.handle.pid }, 'sandbox connected')
     }
     sandbox.credits = Math.min(sandbox.credits + n, sandbox.slots)
     this.refresh(sandbox)
@@ -150,7 +159,10 @@ export class Pool {
     this.freeSlots -= sandbox.free
     sandbox.free = 0
     sandbox.handle.kill()
-    if (!this.closed) this.events.onRetired(sandbox, reason)
+    if (this.closed) return
+    // One that never connected is logged when its start failed, with the delay before the next.
+    if (sandbox.connected) this.log.warn({ sandboxId: sandbox.id, reason, jobs: sandbox.jobs.size }, 'sandbox retired')
+    this.events.onRetired(sandbox, reason)
   }
 
   /** connected: sandboxes serving jobs (busy or not); ready: those with a free slot; freeSlots: jobs they can take now. */
@@ -232,7 +244,7 @@ export class Pool {
 
   private watch(sandbox: Sandbox): void {
     this.sandboxes.set(sandbox.id, sandbox)
-    const startTimeoutMs = this.options.startTimeoutMs ?? 30_000
+    const { startTimeoutMs } = this.options
     sandbox.startTimer = setTimeout(() => this.retire(sandbox, `did not connect within ${startTimeoutMs} ms`), startTimeoutMs)
     void sandbox.handle.exited.then(({ reason }) => {
       this.retire(sandbox, reason)
@@ -253,7 +265,7 @@ export class Pool {
     const base = this.options.retryBaseMs ?? BACKOFF_BASE_MS
     const delay = Math.min(base * 2 ** this.failures, Math.max(base, BACKOFF_MAX_MS))
     this.failures++
-    this.options.log?.(`${why}; starting another in ${delay} ms`)
+    this.log.warn({ reason: why, retryInMs: delay }, 'sandbox start failed')
     if (this.sandboxes.size + this.pending < this.options.size) this.launchOne(delay)
   }
 }

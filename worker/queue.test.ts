@@ -62,3 +62,17 @@ describe('PriorityQueue', () => {
     expect(() => q.push('x', 1.5)).toThrow(RangeError)
   })
 })
+
+describe('PriorityQueue.sizes', () => {
+  it('counts the items waiting at each priority as they come and go', () => {
+    const q = new PriorityQueue<string>(3)
+    const a = q.push('a', 0)
+    q.push('b', 2)
+    q.unshift('c', 2)
+    expect(q.sizes()).toEqual([1, 0, 2])
+    q.shift()
+    q.remove(a)
+    q.remove(a)
+    expect(q.sizes()).toEqual([0, 0, 1])
+  })
+})

@@ -35,14 +35,22 @@ export class PriorityQueue<T> {
   /** Index of the highest bucket that may be non-empty; lowered lazily by shift. */
   private top = -1
   private count = 0
+  /** Items per priority, for the queue-depth gauge. */
+  private readonly counts: number[]
 
   /** `levels` priorities, 0 to levels - 1. */
   constructor(readonly levels: number) {
     this.buckets = Array.from({ length: levels }, () => ({ head: null, tail: null }))
+    this.counts = Array.from({ length: levels }, () => 0)
   }
 
   get size(): number {
     return this.count
+  }
+
+  /** How many items wait at each priority (index = priority). */
+  sizes(): readonly number[] {
+    return this.counts
   }
 
   /** Queues an item behind the others of its priority. */
@@ -94,6 +102,7 @@ export class PriorityQueue<T> {
 
   private added(node: Node<T>): Node<T> {
     this.count++
+    this.counts[node.priority]!++
     if (node.priority > this.top) this.top = node.priority
     return node
   }
@@ -107,5 +116,6 @@ export class PriorityQueue<T> {
     node.prev = node.next = null
     node.queued = false
     this.count--
+    this.counts[node.priority]!--
   }
 }

@@ -78,7 +78,7 @@ export class SandboxLink {
   }
 }
 
-/** A routing id from an unknown peer may be any bytes: log it escaped and short. */
+/** A routing id from an unknown peer may be any bytes, up to 255: log it short (the JSON log escapes it). */
 function printable(id: string): string {
-  return JSON.stringify(id.slice(0, 64))
+  return id.slice(0, 64)
 }

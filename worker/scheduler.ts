@@ -18,7 +18,9 @@
  * It sends nothing itself: frames go out through the functions passed in.
  */
 import { encode, type CellError, type JobEnd, type JobSpec, type MessageOf, type OutputBody, type SandboxMessage } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import { DispatchJob } from './job.ts'
+import type { DispatcherMetrics } from './metrics.ts'
 import type { Pool, Sandbox } from './pool.ts'
 import { PriorityQueue } from './queue.ts'
 import { SessionTable, type DispatchSession } from './sessions.ts'
@@ -35,7 +37,9 @@ export interface SchedulerOptions {
   pool: Pool
   toServer(serverId: string, frame: Buffer): void
   toSandbox(sandbox: Sandbox, frame: Buffer): void
-  log(line: string): void
+  metrics: DispatcherMetrics
+  /** The process's logger; the scheduler logs as component `scheduler`. */
+  log: Logger
 }
 
 export class Scheduler {
@@ -43,16 +47,19 @@ export class Scheduler {
   private readonly byServer = new Map<string, Set<DispatchJob>>()
   private readonly queue = new PriorityQueue<DispatchJob>(PRIORITY_LEVELS)
   private readonly sessions = new SessionTable()
+  private readonly log: Logger
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.log = options.log.child({ component: 'scheduler' })
+  }
 
   get queued(): number {
     return this.queue.size
   }
 
-  /** Jobs held (queued, in a sandbox, or ended but not acked). */
-  get size(): number {
-    return this.jobs.size
+  /** Queued jobs per priority (index = priority), for the queue-depth gauge. */
+  queuedByPriority(): readonly number[] {
+    return this.queue.sizes()
   }
 
   /** Queues a job for the server; false if the jobId is already known (a repeated submit). */
@@ -153,12 +160,14 @@ export class Scheduler {
     job.state = 'sent'
     job.sandbox = sandbox
     job.attempts++
+    job.sentAt = performance.now()
+    this.options.metrics.jobSent(job)
     pool.assign(sandbox, job)
     this.options.toSandbox(sandbox, encode({ type: 'run', job: job.spec }))
     const limitMs = job.spec.limits.wallMs + this.options.graceMs
     job.deadline = setTimeout(() => {
       if (job.sandbox !== sandbox) return
-      this.options.log(`job ${job.id} not ended ${limitMs} ms after it was sent to ${sandbox.id}: killing that sandbox`)
+      this.log.warn({ jobId: job.id, sandboxId: sandbox.id, limitMs }, 'job not ended within its wall time and grace: killing its sandbox')
       pool.retire(sandbox, `job ${job.id} did not end within its wall time + ${this.options.graceMs} ms grace`)
     }, limitMs)
   }
@@ -236,6 +245,7 @@ export class Scheduler {
   }
 
   private finish(job: DispatchJob, end: JobEnd): void {
+    this.options.metrics.jobEnded(job, end.status)
     this.options.toServer(job.serverId, job.end(end))
   }
 

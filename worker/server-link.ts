@@ -19,6 +19,7 @@
  *                               <------------------  workers {requestId, hosts, sandboxes}  (no msgSeq, not retained)
  */
 import { decode, encode, ProtocolError, serverMessageSchema, type DispatcherMessage, type PoolState, type ServerMessage, type WorkersReport } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import type { Drops } from './drops.ts'
 import type { Scheduler } from './scheduler.ts'
 
@@ -37,14 +38,18 @@ export interface ServerLinkOptions {
   workers(): WorkersReport
   send(serverId: string, frame: Buffer): void
   drops: Drops
-  log(line: string): void
+  /** The process's logger; the link logs as component `server-link`. */
+  log: Logger
 }
 
 export class ServerLink {
   private readonly byRoute = new Map<string, ServerPeer>()
   private readonly byServer = new Map<string, ServerPeer>()
+  private readonly log: Logger
 
-  constructor(private readonly options: ServerLinkOptions) {}
+  constructor(private readonly options: ServerLinkOptions) {
+    this.log = options.log.child({ component: 'server-link' })
+  }
 
   /** The routing id to reach the server now, if it ever said hello. */
   route(serverId: string): Buffer | undefined {
@@ -61,7 +66,7 @@ export class ServerLink {
         message = decode(serverMessageSchema, parts[i]!)
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err
-        this.options.drops.drop('invalid-server', JSON.stringify(routeKey), () => err.message)
+        this.options.drops.drop('invalid-server', routeKey, () => err.message)
         continue
       }
       if (message.type === 'hello') {
@@ -71,7 +76,7 @@ export class ServerLink {
       const peer = this.byRoute.get(routeKey)
       if (!peer) {
         // Safe to drop: the server re-submits its queued jobs when the welcome it gets shows a new dispatcher.
-        this.options.drops.drop('no-hello', JSON.stringify(routeKey), () => message.type)
+        this.options.drops.drop('no-hello', routeKey, () => message.type)
         continue
       }
       this.handle(peer, message)
@@ -83,7 +88,7 @@ export class ServerLink {
     if (!peer) {
       peer = { serverId, routingId, routeKey, bootId }
       this.byServer.set(serverId, peer)
-      this.options.log(`server ${serverId} (boot ${bootId}) connected`)
+      this.log.info({ serverId, bootId }, 'server connected')
     } else if (peer.routeKey !== routeKey) {
       this.byRoute.delete(peer.routeKey)
       peer.routingId = routingId
@@ -102,7 +107,7 @@ export class ServerLink {
         replayed++
       }
     }
-    this.options.log(`server ${serverId} restarted (boot ${bootId}): replayed ${replayed} unacked message(s)`)
+    this.log.info({ serverId, bootId, replayed }, 'server restarted: unacked messages replayed')
   }
 
   private handle(peer: ServerPeer, message: Exclude<ServerMessage, { type: 'hello' }>): void {

@@ -51,7 +51,7 @@ function sandboxView(sandbox: Sandbox): WorkerSandbox {
   return {
     id: sandbox.id,
     host: sandbox.handle.host,
-    state: sandbox.retired === null ? sandbox.state : 'retiring',
+    state: sandbox.state,
     ...(pid !== undefined ? { pid } : {}),
     slots: sandbox.slots,
     running: sandbox.jobs.size,

@@ -59,12 +59,14 @@ export async function startTestCluster(env: Record<string, string> = {}): Promis
 
 async function tryStartCluster(env: Record<string, string>): Promise<TestCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cellgate-e2e-'))
-  const [port, dispatcherPort, sandboxPort] = [await freePort(), await freePort(), await freePort()]
+  const [port, dispatcherPort, sandboxPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()]
   const clusterEnv = {
     PORT: String(port),
     CELLGATE_DATA_DIR: dataDir,
     CELLGATE_DISPATCHER: `tcp://127.0.0.1:${dispatcherPort}`,
     CELLGATE_SANDBOX_ENDPOINT: `tcp://127.0.0.1:${sandboxPort}`,
+    // Clusters run side by side (parallel test files, bench targets): none may take the default 9464.
+    CELLGATE_DISPATCHER_METRICS_PORT: String(metricsPort),
     CELLGATE_POOL_SIZE: '1',
     CELLGATE_SANDBOX_SLOTS: '2',
     ...env,

@@ -4,14 +4,16 @@
  * by itself when its stdin closes).
  *
  *   test ROUTER <──DEALER── sandbox child  <──stdin── LocalLauncher
- *                                          ──stdout/stderr──> relay ──> log
+ *                                          ──stdout/stderr──> relay ──> log records
  */
 import { describe, expect, it } from 'vitest'
 import { Router } from 'zeromq'
+import { silentLogger } from '../../telemetry/logger.ts'
+import { recordingLogger } from '../testing/log-records.ts'
 import { runLauncherContract } from './contract.ts'
 import { LocalLauncher, loopbackEndpoint } from './local.ts'
 
-runLauncherContract('local', () => new LocalLauncher())
+runLauncherContract('local', () => new LocalLauncher({ log: silentLogger() }))
 
 describe('local launcher', () => {
   it('connects sandboxes over loopback only', () => {
@@ -26,7 +28,7 @@ describe('local launcher', () => {
     const router = new Router({ linger: 0, receiveTimeout: 20_000 })
     await router.bind('tcp://127.0.0.1:*')
     // A long close timeout: the process must end because stdin closed, not because it was killed.
-    const launcher = new LocalLauncher({ closeTimeoutMs: 20_000 })
+    const launcher = new LocalLauncher({ closeTimeoutMs: 20_000, log: silentLogger() })
     try {
       const handle = await launcher.launch({ id: `stdin-${process.pid}`, endpoint: router.lastEndpoint!, slots: 1 })
       await router.receive() // connected: it read its boot line
@@ -39,20 +41,23 @@ describe('local launcher', () => {
   })
 
   it('kill() is SIGKILL', async () => {
-    const launcher = new LocalLauncher({ entry: 'worker/testing/fixtures/print-and-wait.ts', log: () => {} })
+    const launcher = new LocalLauncher({ entry: 'worker/testing/fixtures/print-and-wait.ts', log: silentLogger() })
     const handle = await launcher.launch({ id: 'sb-kill', endpoint: 'tcp://127.0.0.1:1', slots: 1 })
     handle.kill()
     expect(await handle.exited).toEqual({ code: null, signal: 'SIGKILL', reason: 'killed by SIGKILL' })
     await launcher.close()
   })
 
-  it('relays the child output to the log with its id as prefix', async () => {
-    const lines: string[] = []
-    const launcher = new LocalLauncher({ entry: 'worker/testing/fixtures/print-and-wait.ts', log: (line) => lines.push(line) })
+  it('relays the child output to the log, a record per line naming the sandbox and the stream', async () => {
+    const { log, records } = recordingLogger()
+    const launcher = new LocalLauncher({ entry: 'worker/testing/fixtures/print-and-wait.ts', log })
     const handle = await launcher.launch({ id: 'sb-relay', endpoint: 'tcp://127.0.0.1:1', slots: 1 })
     await launcher.close()
     await handle.exited
-    expect(lines).toContain('[sandbox sb-relay] boot {"id":"sb-relay","endpoint":"tcp://127.0.0.1:1","slots":1}')
-    expect(lines).toContain('[sandbox sb-relay] on stderr')
+    const relayed = records.filter((r) => r.msg === 'sandbox output').map(({ component, sandboxId, stream, line }) => ({ component, sandboxId, stream, line }))
+    expect(relayed).toEqual(expect.arrayContaining([
+      { component: 'sandbox', sandboxId: 'sb-relay', stream: 'stdout', line: 'boot {"id":"sb-relay","endpoint":"tcp://127.0.0.1:1","slots":1}' },
+      { component: 'sandbox', sandboxId: 'sb-relay', stream: 'stderr', line: 'on stderr' },
+    ]))
   })
 })

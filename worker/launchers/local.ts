@@ -5,11 +5,13 @@
  * closes and the sandbox exits, so no sandbox outlives its dispatcher.
  *
  * The child gets a minimal environment (no config, no credentials) and its
- * stdout/stderr go to the dispatcher's log through a bounded relay.
+ * stdout/stderr go to the dispatcher's log through a bounded relay, as
+ * component `sandbox` with its sandboxId.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { SandboxBoot } from '../../protocol/index.ts'
+import type { Logger } from '../../telemetry/logger.ts'
 import type { Launcher, SandboxHandle } from '../launcher.ts'
 import { relayLines } from './log-relay.ts'
 
@@ -21,15 +23,15 @@ const INHERITED_ENV = ['PATH', 'LANG', 'TZ', 'TMPDIR'] as const
 export interface LocalLauncherOptions {
   /** Script the child runs, absolute or relative to the repository root. Default: sandbox/main.ts. */
   entry?: string
-  /** Where the children's output lines go. Default: the dispatcher's stderr. */
-  log?: (line: string) => void
+  /** The process's logger: each child's output lines and process errors are logged as component `sandbox`. */
+  log: Logger
   /** How long `close()` waits for children to exit after closing their stdin, before killing them. Default 5 s. */
   closeTimeoutMs?: number
 }
 
 /**
  * @example
- *   const launcher = new LocalLauncher()
+ *   const launcher = new LocalLauncher({ log })
  *   const handle = await launcher.launch({ id: 'sb-1', endpoint: 'tcp://127.0.0.1:5556', slots: 2 })
  *   handle.kill(); await handle.exited
  */
@@ -37,7 +39,7 @@ export class LocalLauncher implements Launcher {
   readonly name = 'local'
   private readonly children = new Set<ChildProcess>()
 
-  constructor(private readonly options: LocalLauncherOptions = {}) {}
+  constructor(private readonly options: LocalLauncherOptions) {}
 
   async launch(boot: SandboxBoot): Promise<SandboxHandle> {
     const line = `${JSON.stringify({ ...boot, endpoint: loopbackEndpoint(boot.endpoint) })}\n`
@@ -62,13 +64,13 @@ export class LocalLauncher implements Launcher {
       this.children.delete(child)
       throw err
     }
-    const write = this.options.log ?? ((text: string) => process.stderr.write(`${text}\n`))
-    child.on('error', (err) => write(`[sandbox ${boot.id}] process error: ${err.message}`))
+    const log = this.options.log.child({ component: 'sandbox', sandboxId: boot.id })
+    child.on('error', (err) => log.error({ err }, 'sandbox process error'))
     // EPIPE when the child dies first is expected: its exit is reported through `exited`.
     child.stdin!.on('error', () => {})
     child.stdin!.write(line)
-    relayLines(child.stdout!, `[sandbox ${boot.id}] `, write)
-    relayLines(child.stderr!, `[sandbox ${boot.id}] `, write)
+    relayLines(child.stdout!, log.child({ stream: 'stdout' }))
+    relayLines(child.stderr!, log.child({ stream: 'stderr' }))
 
     return {
       id: boot.id,

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events'
 import { connect as connectTcp, type Socket } from 'node:net'
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm } from 'ssh2'
 import { SSH_TARGET } from '../../config/schema.ts'
+import type { Logger } from '../../telemetry/logger.ts'
 import { checkHostKey, knownHostsName, knownKeyTypes, readKnownHosts, rememberHostKey } from './known-hosts.ts'
 
 export interface SshTarget {
@@ -33,7 +34,8 @@ export interface SshHostOptions {
   /** Reconnect delay: doubles from base (default 500 ms) up to max (default 30 s) while connects fail. */
   backoffBaseMs?: number
   backoffMaxMs?: number
-  log?: (line: string) => void
+  /** The process's logger; the host logs its changes of state as component `ssh-host` with its name. */
+  log: Logger
 }
 
 /** A host that cannot take a sandbox now. */
@@ -66,10 +68,12 @@ export class SshHost extends EventEmitter {
   private failures = 0
   private timer: NodeJS.Timeout | null = null
   private closed = false
+  private readonly log: Logger
 
   constructor(readonly target: SshTarget, private readonly options: SshHostOptions) {
     super()
     this.name = `${target.user}@${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`
+    this.log = options.log.child({ component: 'ssh-host', host: this.name })
   }
 
   start(): void {
@@ -102,7 +106,8 @@ export class SshHost extends EventEmitter {
     if (state === this.state) return
     this.state = state
     this.since = new Date()
-    this.options.log?.(`ssh host ${this.name} ${state}${state === 'down' && this.lastError ? `: ${this.lastError}` : ''}`)
+    if (state === 'down') this.log.warn({ state, reason: this.lastError }, 'ssh host down')
+    else this.log.info({ state }, `ssh host ${state}`)
     this.emit('state', this)
   }
 
@@ -151,7 +156,7 @@ export class SshHost extends EventEmitter {
         if (verdict === 'known') return true
         if (verdict === 'unknown' && this.options.trustNewHosts) {
           rememberHostKey(this.options.knownHostsPath, name, key)
-          this.options.log?.(`ssh host ${this.name}: trusting its key on first use, added to ${this.options.knownHostsPath}`)
+          this.log.warn({ knownHostsPath: this.options.knownHostsPath }, 'ssh host: trusting its key on first use, added to known_hosts')
           return true
         }
         failure = verdict === 'unknown'

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Router } from 'zeromq'
 import { decode, sandboxMessageSchema } from '../../protocol/index.ts'
+import { silentLogger } from '../../telemetry/logger.ts'
 import { describeWith } from '../../test/support/needs.ts'
 import { prepareSshAccess, SANDBOX_COMMAND, SANDBOX_USER, sshdMissing, startSshd, type RunningSshd, type SshAccess } from '../../test/support/sshd.ts'
 import { CurveAuthority } from '../curve-authority.ts'
@@ -41,7 +42,7 @@ describeWith(sshdMissing(), 'ssh launcher', () => {
   beforeAll(async () => {
     access = prepareSshAccess()
     sshd = await startSshd(access)
-    curve = await CurveAuthority.start()
+    curve = await CurveAuthority.start(silentLogger())
   }, 180_000)
   afterEach(async () => {
     await Promise.all(launchers.splice(0).map((launcher) => launcher.close()))
@@ -59,7 +60,7 @@ describeWith(sshdMissing(), 'ssh launcher', () => {
       command: SANDBOX_COMMAND,
       curve,
       connection: FAST,
-      log: () => {},
+      log: silentLogger(),
       ...overrides,
     })
     launchers.push(made)
@@ -118,8 +119,7 @@ describeWith(sshdMissing(), 'ssh launcher', () => {
       expect(existsSync(`/proc/${pid}`)).toBe(true)
       await ssh.close() // ends the connection: sshd closes the session, the sandbox's stdin ends
       await handle.exited
-      for (let i = 0; i < 200 && existsSync(`/proc/${pid}`); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-      expect(existsSync(`/proc/${pid}`)).toBe(false)
+      await expect.poll(() => existsSync(`/proc/${pid}`)).toBe(false)
     })
 
     it('refuses a host whose key is not in known_hosts, and trusts it on first use only when told to', async () => {
@@ -146,17 +146,15 @@ describeWith(sshdMissing(), 'ssh launcher', () => {
     it('a host whose sshd dies is down, its sandboxes end, and it is up again when sshd is back', async () => {
       const ssh = launcher()
       const handle = await launchConnected(ssh, `down-${process.pid}`)
-      const states: string[] = []
       await sshd.kill()
       const exit = await handle.exited
       expect(exit.reason).toMatch(/SSH session|killed|exited/)
-      for (let i = 0; i < 200 && ssh.hosts()[0]!.state === 'up'; i++) await new Promise((resolve) => setTimeout(resolve, 25))
-      states.push(ssh.hosts()[0]!.state)
+      await expect.poll(() => ssh.hosts()[0]!.state).toBe('down')
       await expect(ssh.launch({ id: 'while-down', endpoint: router.lastEndpoint!, slots: 1 })).rejects.toThrow(/no SSH host/)
+      const up = new Promise<void>((resolve) => ssh.onHostUp(resolve))
       await sshd.restart()
-      for (let i = 0; i < 200 && ssh.hosts()[0]!.state !== 'up'; i++) await new Promise((resolve) => setTimeout(resolve, 25))
-      states.push(ssh.hosts()[0]!.state)
-      expect(states).toEqual(['down', 'up'])
+      await up
+      expect(ssh.hosts()[0]!.state).toBe('up')
       await launchConnected(ssh, `rejoined-${process.pid}`)
     })
   })

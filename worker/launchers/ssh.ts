@@ -25,6 +25,7 @@ import type { ClientChannel } from 'ssh2'
 import type { Config } from '../../config/schema.ts'
 import type { CurveAuthority } from '../curve-authority.ts'
 import type { SandboxBoot } from '../../protocol/index.ts'
+import type { Logger } from '../../telemetry/logger.ts'
 import type { Launcher, SandboxHandle } from '../launcher.ts'
 import { relayLines } from './log-relay.ts'
 import { HostDownError, parseSshTarget, SshHost, type HostState, type SshHostOptions } from './ssh-host.ts'
@@ -47,7 +48,8 @@ export interface SshLauncherOptions {
   /** What the channel runs (a forced command on the host takes precedence). */
   command: string
   curve: CurveAuthority
-  log?: (line: string) => void
+  /** The process's logger: hosts log as component `ssh-host`, each sandbox's output lines and channel errors as `sandbox`. */
+  log: Logger
   /** How long `close()` waits for sandboxes to exit after ending their stdin. Default 5 s. */
   closeTimeoutMs?: number
   /** Keepalive, handshake and reconnect timings (tests shorten them). */
@@ -79,17 +81,15 @@ const KILL_GRACE_MS = 2000
 /**
  * @example
  *   const launcher = new SshLauncher({ hosts: [{ host: 'cellgate-sandbox@10.0.0.2', sandboxes: 4 }], keyPath, knownHostsPath,
- *     command: '/opt/cellgate/bin/cellgate-sandbox', curve: await CurveAuthority.start() })
+ *     command: '/opt/cellgate/bin/cellgate-sandbox', curve: await CurveAuthority.start(log), log })
  *   const handle = await launcher.launch({ id: 'sb-1', endpoint: 'tcp://0.0.0.0:5556', slots: 2 })
  */
 export class SshLauncher implements Launcher {
   readonly name = 'ssh'
   private readonly placed: Placed[]
-  private readonly log: (line: string) => void
 
   constructor(private readonly options: SshLauncherOptions) {
     if (options.hosts.length === 0) throw new Error('ssh launcher: no hosts')
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`))
     const privateKey = readFileSync(options.keyPath)
     this.placed = options.hosts.map((config) => ({
       config,
@@ -100,7 +100,7 @@ export class SshLauncher implements Launcher {
         privateKey,
         knownHostsPath: options.knownHostsPath,
         trustNewHosts: options.trustNewHosts ?? false,
-        log: this.log,
+        log: options.log,
       }),
     }))
     for (const { host } of this.placed) host.start()
@@ -161,22 +161,23 @@ export class SshLauncher implements Launcher {
         else resolve({ code: null, signal: null, reason: `SSH session to ${host.name} ended${host.state === 'up' ? '' : `: ${host.lastError ?? 'connection lost'}`}` })
       })
     })
+    const log = this.options.log.child({ component: 'sandbox', sandboxId: boot.id, host: host.name })
     // A write on a channel the far end closed fails; the close itself is reported through `exited`.
-    channel.on('error', (err: Error) => this.log(`[sandbox ${boot.id}] channel error: ${err.message}`))
+    channel.on('error', (err: Error) => log.warn({ err }, 'sandbox channel error'))
 
     const endpoint = place.config.endpoint ?? remoteEndpoint(boot.endpoint, host.localAddress)
     channel.write(`${JSON.stringify({ ...boot, endpoint, curve: keys } satisfies SandboxBoot)}\n`)
 
     let pid: number | undefined
     let firstLine = true
-    const prefix = `[sandbox ${boot.id}] `
-    relayLines(channel, prefix, (line) => {
-      const match = firstLine ? PID_LINE.exec(line.slice(prefix.length)) : null
+    const consume = (line: string): boolean => {
+      const match = firstLine ? PID_LINE.exec(line) : null
       firstLine = false
       if (match) pid = Number(match[1])
-      else this.log(line)
-    })
-    relayLines(channel.stderr, prefix, this.log)
+      return match !== null
+    }
+    relayLines(channel, log.child({ stream: 'stdout' }), { consume })
+    relayLines(channel.stderr, log.child({ stream: 'stderr' }))
 
     return {
       id: boot.id,
@@ -242,9 +243,9 @@ export class SshLauncher implements Launcher {
  * unless it says otherwise; known_hosts defaults to the dispatcher user's.
  *
  * @example
- *   if (config.ssh.hosts.length > 0) launcher = new SshLauncher(sshLauncherOptions(config, await CurveAuthority.start()))
+ *   if (config.ssh.hosts.length > 0) launcher = new SshLauncher(sshLauncherOptions(config, await CurveAuthority.start(log), log))
  */
-export function sshLauncherOptions(config: Config, curve: CurveAuthority, log?: (line: string) => void): SshLauncherOptions {
+export function sshLauncherOptions(config: Config, curve: CurveAuthority, log: Logger): SshLauncherOptions {
   const { ssh, pool } = config
   if (!ssh.keyPath) throw new Error('ssh launcher: no private key (CELLGATE_SSH_KEY)')
   return {

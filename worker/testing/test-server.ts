@@ -7,23 +7,62 @@
  *   TestServer DEALER (routing id)  ──hello/submit/cancel/ack/workers──>  dispatcher ROUTER
  *                                   <──welcome/started/output/end/workers──
  */
+import { Registry } from 'prom-client'
 import { Dealer } from 'zeromq'
 import { configSchema, type Config } from '../../config/schema.ts'
 import { decode, dispatcherMessageSchema, encode, type DispatcherMessage, type JobSpec, type MessageOf, type ServerMessage } from '../../protocol/index.ts'
+import { silentLogger } from '../../telemetry/logger.ts'
+import { metricValue } from '../../telemetry/metrics.ts'
 import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher.ts'
 import type { Launcher } from '../launcher.ts'
 import { Inbox } from './inbox.ts'
+import { ScriptedLauncher } from './scripted-launcher.ts'
 
-/** A config with both endpoints on free loopback ports (or the sandbox endpoint given) and the given pool and grace. */
+/** A config with both endpoints and the metrics port free on loopback (or the sandbox endpoint given) and the given pool and grace. */
 export function testConfig(overrides: { pool?: Partial<Config['pool']>; graceMs?: number; sandboxEndpoint?: string } = {}): Config {
   return configSchema.parse({
-    dispatcher: { endpoint: 'tcp://127.0.0.1:*', sandboxEndpoint: overrides.sandboxEndpoint ?? 'tcp://127.0.0.1:*', graceMs: overrides.graceMs ?? 2000 },
+    dispatcher: { endpoint: 'tcp://127.0.0.1:*', sandboxEndpoint: overrides.sandboxEndpoint ?? 'tcp://127.0.0.1:*', graceMs: overrides.graceMs ?? 2000, metricsPort: 0 },
     pool: { size: 1, slots: 1, ...overrides.pool },
   })
 }
 
-export function startTestDispatcher(launcher: Launcher, overrides: Parameters<typeof testConfig>[0] = {}, options: DispatcherOptions = {}): Promise<Dispatcher> {
-  return startDispatcher(testConfig(overrides), launcher, { log: () => {}, ...options })
+/** A dispatcher logging nowhere, with a registry of its own, unless the test passes the ones it reads. */
+export function startTestDispatcher(launcher: Launcher, overrides: Parameters<typeof testConfig>[0] = {}, options: Partial<DispatcherOptions> = {}): Promise<Dispatcher> {
+  return startDispatcher(testConfig(overrides), launcher, { log: silentLogger(), registry: new Registry(), ...options })
+}
+
+export interface ScriptedDispatcher {
+  launcher: ScriptedLauncher
+  dispatcher: Dispatcher
+  server: TestServer
+  /** A series of the dispatcher's registry now (metricValue). */
+  metric(series: string, labels?: Record<string, string>): Promise<number>
+  close(): Promise<void>
+}
+
+/**
+ * A dispatcher with scripted sandboxes (autoCredit unless told otherwise),
+ * a registry the test reads, and a TestServer connected to it.
+ *
+ * @example
+ *   const { launcher, server, metric } = await startScriptedDispatcher({ size: 2, slots: 1 })
+ *   await metric('cellgate_dispatcher_jobs_ended_total', { status: 'done' }) // 0
+ */
+export async function startScriptedDispatcher(pool: Partial<Config['pool']> = {}, launcherOptions: { autoCredit?: boolean } = {}): Promise<ScriptedDispatcher> {
+  const launcher = new ScriptedLauncher(launcherOptions)
+  const registry = new Registry()
+  const dispatcher = await startTestDispatcher(launcher, { pool }, { registry })
+  const server = await TestServer.connect(dispatcher.endpoints.server)
+  return {
+    launcher,
+    dispatcher,
+    server,
+    metric: (series, labels) => metricValue(registry, series, labels),
+    close: async () => {
+      server.close()
+      await dispatcher.close()
+    },
+  }
 }
 
 let jobCounter = 0
