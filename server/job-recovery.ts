@@ -7,7 +7,8 @@
  * so it ends with the cell.
  */
 import type { CellError, ServerMessage } from '../protocol/index.ts'
-import { jobSpecOf, type JobService } from './jobs.ts'
+import type { JobService } from './jobs.ts'
+import { jobSpecOf } from './records.ts'
 import { expireSessions } from './sessions.ts'
 import { LIVE_STATUSES, type JobRecord, type JobUpdate } from './store/port.ts'
 

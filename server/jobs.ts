@@ -9,14 +9,14 @@
  * store.apply; one batch is in flight at a time, which keeps each job's
  * messages in order.
  */
-import { randomFillSync } from 'node:crypto'
 import { isTerminal } from '../protocol/index.ts'
-import type { CellError, DispatcherMessage, JobSession, JobSpec, JobView, Limits } from '../protocol/index.ts'
+import type { CellError, DispatcherMessage, JobSession, JobView, Limits } from '../protocol/index.ts'
 import type { Config } from '../config/schema.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
 import { EventHub } from './event-hub.ts'
 import { planBatch } from './job-updates.ts'
-import { toJobView } from './job-view.ts'
+import { newJobId } from './ids.ts'
+import { jobSpecOf, toJobView } from './records.ts'
 import { recoverAfterBoot } from './job-recovery.ts'
 import type { JobRecord, JobUpdate, Store, UpdateResult } from './store/port.ts'
 
@@ -45,28 +45,6 @@ const STORE_RETRY_MAX_MS = 5_000
 
 /** Jobs one ack message may name (the protocol's bound). */
 const MAX_ACKS = 10_000
-
-/** Random bytes for ids, drawn in bulk: one randomFillSync per 256 ids instead of one randomBytes each. */
-const ID_BYTES = 12
-const idPool = Buffer.alloc(ID_BYTES * 256)
-let idOffset = idPool.length
-
-/** Ids are 16 url-safe characters from 96 random bits (see protocol jobIdSchema). */
-export function newJobId(): string {
-  if (idOffset === idPool.length) {
-    randomFillSync(idPool)
-    idOffset = 0
-  }
-  const id = idPool.toString('base64url', idOffset, idOffset + ID_BYTES)
-  idOffset += ID_BYTES
-  return id
-}
-
-export function jobSpecOf(job: JobRecord): JobSpec {
-  const spec: JobSpec = { jobId: job.id, code: job.code, limits: job.limits, priority: job.priority }
-  if (job.session) spec.session = job.session
-  return spec
-}
 
 /**
  * @example

@@ -11,17 +11,15 @@
 import type { SessionsConfig } from '../config/schema.ts'
 import { API_BASE, type JobSession, type SessionRequest, type SessionView } from '../protocol/index.ts'
 import { ApiError } from './errors.ts'
-import { newJobId, type JobService } from './jobs.ts'
+import { newSessionId } from './ids.ts'
+import type { JobService } from './jobs.ts'
+import { toSessionView } from './records.ts'
 import type { SessionRecord } from './store/port.ts'
 
 export const ENDED_BY_CLIENT = 'the session was ended by its client (DELETE)'
 
 /** Sessions ended per sweep at most; the rest wait for the next one. */
 const EXPIRE_BATCH = 1000
-
-export function sessionLinks(id: string): SessionView['links'] {
-  return { self: `${API_BASE}/sessions/${id}`, cells: `${API_BASE}/cells` }
-}
 
 /**
  * @example
@@ -37,7 +35,7 @@ export class SessionService {
     const { sessions, limits } = this.jobs.config
     const now = Date.now()
     const session: SessionRecord = {
-      id: newJobId(),
+      id: newSessionId(),
       status: 'active',
       owner: 'anonymous',
       client,
@@ -67,19 +65,7 @@ export class SessionService {
   }
 
   async view(session: SessionRecord): Promise<SessionView> {
-    const iso = (ms: number) => new Date(ms).toISOString()
-    return {
-      id: session.id,
-      status: session.status,
-      endReason: session.endReason,
-      createdAt: iso(session.createdAt),
-      lastUsedAt: iso(session.lastUsedAt),
-      expiresAt: session.status === 'active' ? iso(this.expiresAt(session)) : null,
-      endedAt: session.endedAt === null ? null : iso(session.endedAt),
-      memoryMb: session.memoryMb,
-      cells: await this.jobs.store.getSessionCells(session.id),
-      links: sessionLinks(session.id),
-    }
+    return toSessionView(session, await this.jobs.store.getSessionCells(session.id), this.expiresAt(session))
   }
 
   /**

@@ -10,22 +10,13 @@
  * without running anything. Its id is the permalink: 12 url-safe characters
  * from 72 random bits, not guessable, not listed anywhere.
  */
-import { randomBytes } from 'node:crypto'
 import { Hono } from 'hono'
-import { API_BASE, notebookIdSchema, notebookRequestSchema, type NotebookView } from '../../protocol/index.ts'
+import { notebookIdSchema, notebookRequestSchema } from '../../protocol/index.ts'
 import { ApiError } from '../errors.ts'
+import { newNotebookId } from '../ids.ts'
+import { toNotebookView } from '../records.ts'
 import { readJsonBody } from '../request-body.ts'
 import type { NotebookRecord, Store } from '../store/port.ts'
-
-/** 12 url-safe characters from 72 random bits. */
-export function newNotebookId(): string {
-  return randomBytes(9).toString('base64url')
-}
-
-function view(notebook: NotebookRecord): NotebookView {
-  const id = encodeURIComponent(notebook.id)
-  return { ...notebook, links: { self: `${API_BASE}/notebooks/${id}`, page: `/notebooks/${id}` } }
-}
 
 function notFound(id: string): ApiError {
   return new ApiError('not_found', `no notebook ${JSON.stringify(id.slice(0, 100))}`)
@@ -50,19 +41,19 @@ export function notebookRoutes(store: Store): Hono {
     const now = Date.now()
     const notebook: NotebookRecord = { id: newNotebookId(), ...input, createdAt: now, updatedAt: now }
     await store.saveNotebook(notebook)
-    const body = view(notebook)
+    const body = toNotebookView(notebook)
     c.header('Location', body.links.self)
     return c.json(body, 201)
   })
 
-  app.get('/:id', async (c) => c.json(view(await stored(c.req.param('id')))))
+  app.get('/:id', async (c) => c.json(toNotebookView(await stored(c.req.param('id')))))
 
   app.put('/:id', async (c) => {
     const before = await stored(c.req.param('id'))
     const input = await readJsonBody(c, notebookRequestSchema)
     const notebook: NotebookRecord = { ...before, ...input, updatedAt: Math.max(Date.now(), before.updatedAt) }
     await store.saveNotebook(notebook)
-    return c.json(view(notebook))
+    return c.json(toNotebookView(notebook))
   })
 
   return app
