@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { methodNotAllowed } from 'hono/method-not-allowed'
+import type { ServerConfig } from '../config/schema.ts'
 import { API_BASE, MAX_BODY_BYTES } from '../protocol/index.ts'
 import { limitBody } from './body-limit.ts'
 import { ApiError, type ErrorCode } from './errors.ts'
@@ -24,31 +25,25 @@ import { workerRoutes } from './routes/workers.ts'
 
 export interface AppOptions {
   jobs: JobService
+  /** Event stream timing (streamHeartbeatMs, streamPollMs), stacks in responses (debug), origins that may call the API (corsOrigins). */
+  server: ServerConfig
   /** The built web client (default dist/web). */
   webRoot?: string
-  /** Heartbeat interval of event streams (default 15 s). */
-  heartbeatMs?: number
-  /** How often event streams read a running job from the store (config.server.streamPollMs). */
-  pollMs?: number
-  /** Put stacks of unexpected errors in responses (config.server.debug). */
-  debug?: boolean
-  /** Origins allowed to call the API from their pages (config.server.corsOrigins): `*` or a comma-separated list. */
-  corsOrigins?: string
 }
 
 /**
  * @example
- *   const app = createApp({ jobs })
+ *   const app = createApp({ jobs, server: config.server })
  *   const res = await app.request('/api/v1/cells', { method: 'POST', … })
  */
 export function createApp(options: AppOptions): Hono {
-  const { jobs } = options
+  const { jobs, server } = options
   const sessions = new SessionService(jobs)
   const app = new Hono()
 
   // First, so preflight requests are answered before any other rule looks at them.
   app.use(`${API_BASE}/*`, cors({
-    origin: corsOrigin(options.corsOrigins ?? '*'),
+    origin: corsOrigin(server.corsOrigins),
     allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Content-Type', 'Last-Event-ID'],
     exposeHeaders: ['Location'],
@@ -68,7 +63,7 @@ export function createApp(options: AppOptions): Hono {
   app.route(`${API_BASE}/cells`, cellRoutes(jobs, sessions))
   app.route(`${API_BASE}/sessions`, sessionRoutes(sessions))
   app.route(`${API_BASE}/notebooks`, notebookRoutes(jobs.store))
-  app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: options.heartbeatMs, pollMs: options.pollMs }))
+  app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: server.streamHeartbeatMs, pollMs: server.streamPollMs }))
   app.route(`${API_BASE}/health`, healthRoutes(jobs.store, jobs.link))
   app.route(`${API_BASE}/workers`, workerRoutes(jobs.link))
 
@@ -86,7 +81,7 @@ export function createApp(options: AppOptions): Hono {
       return errorJson(c, new ApiError(codeOfStatus(err.status), err.message || 'bad request'))
     }
     jobs.log(`cellgate: ${c.req.method} ${c.req.path} failed: ${(err as Error).stack ?? String(err)}`)
-    const message = options.debug ? (err as Error).stack ?? String(err) : 'internal error'
+    const message = server.debug ? (err as Error).stack ?? String(err) : 'internal error'
     return c.json({ error: { code: 'internal', message } }, 500)
   })
 

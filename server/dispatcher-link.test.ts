@@ -42,7 +42,7 @@ describe('ZmqDispatcherLink', () => {
   it('keeps messages while no dispatcher listens, with one hello, and sends them on connect', async () => {
     const endpoint = await freeEndpoint()
     const log: string[] = []
-    const link = new ZmqDispatcherLink({ endpoint, serverId: 'srv-1', bootId: 'boot-a', helloIntervalMs: 10, log: (l) => log.push(l) })
+    const link = new ZmqDispatcherLink({ endpoint, serverId: 'srv-1', bootId: 'boot-a', helloIntervalMs: 10, requestTimeoutMs: 1000, log: (l) => log.push(l) })
     closers.push(() => link.close())
     link.start()
     link.send([{ type: 'cancel', jobId: 'AAAAAAAAAAAAAAAA' }])
@@ -61,7 +61,7 @@ describe('ZmqDispatcherLink', () => {
 
   it('delivers each batch in order, skips bad frames, and reports the last welcome', async () => {
     const { socket, received } = await router('tcp://127.0.0.1:*')
-    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-2', log: () => {} })
+    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-2', helloIntervalMs: 2000, requestTimeoutMs: 1000, log: () => {} })
     closers.push(() => link.close())
     const batches: DispatcherMessage[][] = []
     link.onMessages((batch) => batches.push(batch))
@@ -80,7 +80,7 @@ describe('ZmqDispatcherLink', () => {
   it('replaces a socket that brings no welcome, with a new boot id, and sends what was waiting on the new one', async () => {
     const { socket, received } = await router('tcp://127.0.0.1:*') // a dispatcher that never answers
     const log: string[] = []
-    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-3', bootId: 'boot-first', helloIntervalMs: 50, reconnectAfterMs: 300, log: (l) => log.push(l) })
+    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-3', bootId: 'boot-first', helloIntervalMs: 50, requestTimeoutMs: 1000, reconnectAfterMs: 300, log: (l) => log.push(l) })
     closers.push(() => link.close())
     link.start()
     await vi.waitFor(() => expect(received.flat().some((m) => m.type === 'hello')).toBe(true), WAIT)

@@ -52,12 +52,12 @@ export interface ZmqLinkOptions {
   serverId: string
   /** New per process (and per reconnection); defaults to a random UUID. */
   bootId?: string
-  /** How often hello is repeated (default 2000 ms). */
-  helloIntervalMs?: number
+  /** How often hello is repeated (config.server.helloIntervalMs). */
+  helloIntervalMs: number
   /** A socket that brought no welcome for this long is replaced by a new one (default 10 s, at least 3 hellos). */
   reconnectAfterMs?: number
-  /** How long a request (requestWorkers) waits for its reply (default 2000 ms). */
-  requestTimeoutMs?: number
+  /** How long a request (requestWorkers) waits for its reply (config.server.dispatcherRequestTimeoutMs). */
+  requestTimeoutMs: number
   log?: (line: string) => void
 }
 
@@ -69,7 +69,7 @@ const MISSED_HELLOS = 3
 
 /**
  * @example
- *   const link = new ZmqDispatcherLink({ endpoint: 'tcp://127.0.0.1:5555', serverId: 'web-1' })
+ *   const link = new ZmqDispatcherLink({ endpoint: 'tcp://127.0.0.1:5555', serverId: 'web-1', helloIntervalMs: 2000, requestTimeoutMs: 2000 })
  *   link.onMessages((batch) => service.receive(batch))
  *   link.start()
  */
@@ -102,8 +102,8 @@ export class ZmqDispatcherLink implements DispatcherLink {
     this.endpoint = options.endpoint
     this.serverId = options.serverId
     this.bootId = options.bootId ?? randomUUID()
-    this.helloIntervalMs = options.helloIntervalMs ?? 2000
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 2000
+    this.helloIntervalMs = options.helloIntervalMs
+    this.requestTimeoutMs = options.requestTimeoutMs
     this.reconnectAfterMs = options.reconnectAfterMs ?? Math.max(10_000, MISSED_HELLOS * this.helloIntervalMs)
     this.log = options.log ?? ((line) => console.warn(line))
     // immediate: messages wait in our outbox (not in a pipe to a dead peer) while no dispatcher is there.

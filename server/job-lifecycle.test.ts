@@ -81,8 +81,8 @@ let endpoint: string
 const servers: RunningServer[] = []
 
 async function start(): Promise<RunningServer> {
-  const config = testConfig(tmp.dir, { server: { id: SERVER_ID, dataDir: tmp.dir }, dispatcher: { endpoint } })
-  const server = await startServer(config, { log: () => {}, webRoot: tmp.dir, helloIntervalMs: 200 })
+  const config = testConfig(tmp.dir, { server: { id: SERVER_ID, dataDir: tmp.dir, helloIntervalMs: 200 }, dispatcher: { endpoint } })
+  const server = await startServer(config, { log: () => {}, webRoot: tmp.dir })
   servers.push(server)
   return server
 }

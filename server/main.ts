@@ -24,12 +24,6 @@ export interface StartServerOptions {
   link?: DispatcherLink
   /** The built web client (default dist/web). */
   webRoot?: string
-  /** How often stale jobs are swept (default 5 s). */
-  sweepIntervalMs?: number
-  /** How often hello is sent to the dispatcher (default 2 s). */
-  helloIntervalMs?: number
-  /** How long a request to the dispatcher (GET /api/v1/workers) waits for its answer (default 2 s). */
-  requestTimeoutMs?: number
   /** Where log lines go (default: the listening line to stdout, problems to stderr). */
   log?: (line: string) => void
 }
@@ -76,15 +70,15 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const link = options.link ?? new ZmqDispatcherLink({
     endpoint: config.dispatcher.endpoint,
     serverId,
-    helloIntervalMs: options.helloIntervalMs,
-    requestTimeoutMs: options.requestTimeoutMs,
+    helloIntervalMs: config.server.helloIntervalMs,
+    requestTimeoutMs: config.server.dispatcherRequestTimeoutMs,
     log: options.log,
   })
   const jobs = new JobService({ store, link, config, log: options.log })
   link.onMessages((batch) => jobs.receive(batch))
-  ready.app = createApp({ jobs, webRoot: options.webRoot, debug: config.server.debug, pollMs: config.server.streamPollMs, corsOrigins: config.server.corsOrigins })
+  ready.app = createApp({ jobs, server: config.server, webRoot: options.webRoot })
   link.start()
-  const stopSweep = startSweep(jobs, options.sweepIntervalMs ?? 5_000)
+  const stopSweep = startSweep(jobs, config.server.sweepIntervalMs)
 
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`

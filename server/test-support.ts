@@ -89,7 +89,7 @@ export async function inProcessServer(
   const link = new RecordingLink()
   const jobs = new JobService({ store: guardStore(store), link, config, log: () => {} })
   link.onMessages((batch) => jobs.receive(batch))
-  const app = createApp({ jobs, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
+  const app = createApp({ jobs, server: config.server, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
   return {
     app, jobs, link, store, config,
     close: async () => {

@@ -10,7 +10,7 @@ import { inProcessServer, readSse, type InProcessServer } from '../test-support.
 let s: InProcessServer
 
 beforeEach(async () => {
-  s = await inProcessServer({}, { heartbeatMs: 20 })
+  s = await inProcessServer({ server: { streamHeartbeatMs: 100 } })
 })
 afterEach(async () => {
   await s.close()

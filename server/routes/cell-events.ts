@@ -5,7 +5,7 @@
  *   event: status   data {status}            on connect and on each change
  *   event: output   id <seq>, data {seq, stream, mime, data}
  *   event: done     data = the whole job     then the stream closes
- *   : ping                                   every 15 s, so proxies keep it open
+ *   : ping                                   every streamHeartbeatMs, so proxies keep it open
  *
  * Resuming (Last-Event-ID header or ?lastEventId=, the last output seq the
  * client has): subscribe to the hub first, then read the store after that
@@ -26,19 +26,17 @@ import type { JobService } from '../jobs.ts'
 import { cellId, notFound } from './cells.ts'
 
 export interface CellEventOptions {
-  /** Interval of comment lines that keep idle connections open (default 15 s). */
-  heartbeatMs?: number
-  /** How often a running job's outputs and status are read from the store (default 500 ms). */
-  pollMs?: number
+  /** Interval of comment lines that keep idle connections open (config.server.streamHeartbeatMs). */
+  heartbeatMs: number
+  /** How often a running job's outputs and status are read from the store (config.server.streamPollMs). */
+  pollMs: number
 }
 
 /**
  * @example
- *   app.route('/api/v1/cells', cellEventRoutes(jobs))
+ *   app.route('/api/v1/cells', cellEventRoutes(jobs, { heartbeatMs: 15_000, pollMs: 500 }))
  */
-export function cellEventRoutes(jobs: JobService, options: CellEventOptions = {}): Hono {
-  const heartbeatMs = options.heartbeatMs ?? 15_000
-  const pollMs = options.pollMs ?? 500
+export function cellEventRoutes(jobs: JobService, { heartbeatMs, pollMs }: CellEventOptions): Hono {
   const app = new Hono()
 
   app.get('/:id/events', async (c) => {

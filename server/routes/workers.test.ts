@@ -51,8 +51,8 @@ async function fakeDispatcher(answer: boolean): Promise<{ endpoint: string; requ
 
 async function server(endpoint: string): Promise<RunningServer> {
   const tmp = tempDir()
-  const config = testConfig(tmp.dir, { dispatcher: { endpoint } })
-  const running = await startServer(config, { log: () => {}, webRoot: tmp.dir, helloIntervalMs: 100, requestTimeoutMs: 300 })
+  const config = testConfig(tmp.dir, { server: { helloIntervalMs: 100, dispatcherRequestTimeoutMs: 300 }, dispatcher: { endpoint } })
+  const running = await startServer(config, { log: () => {}, webRoot: tmp.dir })
   closers.push(tmp.remove, running.close)
   return running
 }

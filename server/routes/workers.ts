@@ -3,7 +3,7 @@
  * their state, load (jobs running out of slots), jobs run and last error.
  * Asked of the dispatcher on each request (it holds the pool, the server
  * does not); 503 `unavailable` when it is not connected or does not answer
- * within the link's request timeout (2 s).
+ * within config.server.dispatcherRequestTimeoutMs (2 s by default).
  */
 import { Hono } from 'hono'
 import type { DispatcherLink } from '../dispatcher-link.ts'
