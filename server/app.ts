@@ -10,8 +10,10 @@ import { HTTPException } from 'hono/http-exception'
 import { methodNotAllowed } from 'hono/method-not-allowed'
 import type { ServerConfig } from '../config/schema.ts'
 import { API_BASE, MAX_BODY_BYTES } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import { limitBody } from './body-limit.ts'
 import { ApiError, type ErrorCode } from './errors.ts'
+import { logRequests } from './request-log.ts'
 import { StoreUnavailableError } from './store/guard.ts'
 import type { JobService } from './jobs.ts'
 import { cellEventRoutes } from './routes/cell-events.ts'
@@ -27,21 +29,25 @@ export interface AppOptions {
   jobs: JobService
   /** Event stream timing (streamHeartbeatMs, streamPollMs), stacks in responses (debug), origins that may call the API (corsOrigins). */
   server: ServerConfig
+  /** The process's logger; the app logs requests and unexpected errors through children of it. */
+  logger: Logger
   /** The built web client (default dist/web). */
   webRoot?: string
 }
 
 /**
  * @example
- *   const app = createApp({ jobs, server: config.server })
+ *   const app = createApp({ jobs, server: config.server, logger })
  *   const res = await app.request('/api/v1/cells', { method: 'POST', … })
  */
 export function createApp(options: AppOptions): Hono {
   const { jobs, server } = options
+  const logger = options.logger.child({ component: 'http' })
   const sessions = new SessionService(jobs)
   const app = new Hono()
 
-  // First, so preflight requests are answered before any other rule looks at them.
+  app.use(logRequests(logger))
+  // Before the other rules, so preflight requests are answered before any of them looks at them.
   app.use(`${API_BASE}/*`, cors({
     origin: corsOrigin(server.corsOrigins),
     allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
@@ -63,7 +69,7 @@ export function createApp(options: AppOptions): Hono {
   app.route(`${API_BASE}/cells`, cellRoutes(jobs, sessions))
   app.route(`${API_BASE}/sessions`, sessionRoutes(sessions))
   app.route(`${API_BASE}/notebooks`, notebookRoutes(jobs.store))
-  app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: server.streamHeartbeatMs, pollMs: server.streamPollMs }))
+  app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: server.streamHeartbeatMs, pollMs: server.streamPollMs, logger: options.logger.child({ component: 'events' }) }))
   app.route(`${API_BASE}/health`, healthRoutes(jobs.store, jobs.link))
   app.route(`${API_BASE}/workers`, workerRoutes(jobs.link))
 
@@ -80,7 +86,7 @@ export function createApp(options: AppOptions): Hono {
     if (err instanceof HTTPException && err.status < 500) {
       return errorJson(c, new ApiError(codeOfStatus(err.status), err.message || 'bad request'))
     }
-    jobs.log(`cellgate: ${c.req.method} ${c.req.path} failed: ${(err as Error).stack ?? String(err)}`)
+    logger.error({ method: c.req.method, path: c.req.path.slice(0, 200), err }, 'request failed')
     const message = server.debug ? (err as Error).stack ?? String(err) : 'internal error'
     return c.json({ error: { code: 'internal', message } }, 500)
   })

@@ -18,6 +18,7 @@ import { Router } from 'zeromq'
 import { decode, encode, serverMessageSchema } from '../protocol/index.ts'
 import type { DispatcherMessage, MessageOf, PoolState, ServerMessage } from '../protocol/index.ts'
 import { startServer, type RunningServer } from './main.ts'
+import { silentLogger } from '../telemetry/logger.ts'
 import { readSse, tempDir, testConfig } from './test-support.ts'
 
 const POOL: PoolState = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 2, queued: 0 }
@@ -82,7 +83,7 @@ const servers: RunningServer[] = []
 
 async function start(): Promise<RunningServer> {
   const config = testConfig(tmp.dir, { server: { id: SERVER_ID, dataDir: tmp.dir, helloIntervalMs: 200 }, dispatcher: { endpoint } })
-  const server = await startServer(config, { log: () => {}, webRoot: tmp.dir })
+  const server = await startServer(config, { logger: silentLogger(), webRoot: tmp.dir })
   servers.push(server)
   return server
 }

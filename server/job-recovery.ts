@@ -7,6 +7,7 @@
  * so it ends with the cell.
  */
 import type { CellError, ServerMessage } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import type { JobService } from './jobs.ts'
 import { jobSpecOf } from './records.ts'
 import { expireSessions } from './sessions.ts'
@@ -51,15 +52,15 @@ export async function sweepStaleJobs(service: JobService, now = Date.now()): Pro
  * Runs the sweep every `intervalMs` until the returned function is called.
  *
  * @example
- *   const stop = startSweep(jobs, 5_000)
+ *   const stop = startSweep(jobs, config.server.sweepIntervalMs, logger.child({ component: 'sweep' }))
  */
-export function startSweep(service: JobService, intervalMs: number): () => void {
+export function startSweep(service: JobService, intervalMs: number, logger: Logger): () => void {
   let running = false
   const timer = setInterval(() => {
     if (running) return
     running = true
     Promise.all([sweepStaleJobs(service), expireSessions(service)])
-      .catch((err: Error) => service.log(`cellgate: sweep failed: ${err.message}`))
+      .catch((err: unknown) => logger.error({ err }, 'sweep failed'))
       .finally(() => (running = false))
   }, intervalMs)
   timer.unref()

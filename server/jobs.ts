@@ -12,6 +12,7 @@
 import { isTerminal } from '../protocol/index.ts'
 import type { CellError, DispatcherMessage, JobSession, JobView, Limits } from '../protocol/index.ts'
 import type { Config } from '../config/schema.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
 import { EventHub } from './event-hub.ts'
 import { planBatch } from './job-updates.ts'
@@ -34,7 +35,7 @@ export interface JobServiceOptions {
   link: DispatcherLink
   config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'sessions'>
   hub?: EventHub
-  log?: (line: string) => void
+  logger: Logger
 }
 
 /** Until quality of service assigns priorities per key, every cell runs at the middle priority. */
@@ -57,7 +58,7 @@ export class JobService {
   readonly link: DispatcherLink
   readonly hub: EventHub
   readonly config: JobServiceOptions['config']
-  readonly log: (line: string) => void
+  private readonly logger: Logger
   private pending: DispatcherMessage[] = []
   private flushing: Promise<void> | null = null
   private dispatcherBoot: string | null = null
@@ -68,8 +69,8 @@ export class JobService {
     this.store = options.store
     this.link = options.link
     this.config = options.config
-    this.hub = options.hub ?? new EventHub()
-    this.log = options.log ?? ((line) => console.warn(line))
+    this.hub = options.hub ?? new EventHub(options.logger)
+    this.logger = options.logger
   }
 
   /** Stores the job `queued`, then hands it to the dispatcher. `session`: the session and cell number it runs as (sessions.ts). */
@@ -163,7 +164,7 @@ export class JobService {
     this.pending.push(...messages)
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.flush())
-      .catch((err: Error) => this.log(`cellgate: storing dispatcher messages failed: ${err.stack}`))
+      .catch((err: unknown) => this.logger.error({ err }, 'storing dispatcher messages failed'))
   }
 
   /** Resolves when every message received so far is stored, published and acked. */
@@ -209,7 +210,7 @@ export class JobService {
           await this.commit(plan.updates)
           break
         } catch (err) {
-          this.log(`cellgate: storing ${batch.length} dispatcher messages failed (attempt ${attempt}): ${(err as Error).message}`)
+          this.logger.warn({ messages: batch.length, attempt, err }, 'storing dispatcher messages failed; trying again')
           // The store is down (health says so): keep the batch and try again until it is back, so no
           // output is lost; what arrives meanwhile waits behind it. Unacked, it is also still held by
           // the dispatcher, which re-sends it to this server id after a restart.
@@ -221,7 +222,7 @@ export class JobService {
     const now = Date.now()
     for (const { session, reason } of plan.sessionsEnded) {
       // Not retried: should this be lost, the session's next cell ends `lost` with the same reason, and ends it then.
-      await this.store.endSession(session, now, reason).catch((err: Error) => this.log(`cellgate: ending session ${session} failed: ${err.message}`))
+      await this.store.endSession(session, now, reason).catch((err: unknown) => this.logger.warn({ session, err }, 'ending a session failed'))
     }
     for (let i = 0; i < plan.acks.length; i += MAX_ACKS) {
       this.link.send([{ type: 'ack', acks: plan.acks.slice(i, i + MAX_ACKS) }])
@@ -231,7 +232,7 @@ export class JobService {
       try {
         await recoverAfterBoot(this, plan.welcomeBoot)
       } catch (err) {
-        this.log(`cellgate: recovery after dispatcher boot ${plan.welcomeBoot} failed: ${(err as Error).message}`)
+        this.logger.error({ dispatcherBoot: plan.welcomeBoot, err }, 'recovery after a dispatcher boot failed')
         this.dispatcherBoot = null
       }
     }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { Config } from '../config/schema.ts'
+import { createLogger, type Logger } from '../telemetry/logger.ts'
 import { createApp } from './app.ts'
 import { ZmqDispatcherLink, type DispatcherLink } from './dispatcher-link.ts'
 import { startSweep } from './job-recovery.ts'
@@ -24,8 +25,8 @@ export interface StartServerOptions {
   link?: DispatcherLink
   /** The built web client (default dist/web). */
   webRoot?: string
-  /** Where log lines go (default: the listening line to stdout, problems to stderr). */
-  log?: (line: string) => void
+  /** The process's logger (default: JSON lines on stdout at config.log.level); tests pass silentLogger(). */
+  logger?: Logger
 }
 
 export interface RunningServer {
@@ -43,7 +44,7 @@ export interface RunningServer {
  *   await server.close()
  */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? ((line: string) => console.log(line))
+  const logger = options.logger ?? createLogger('server', config.log)
   const store = guardStore(options.store ?? storeFor(config))
   await store.open()
 
@@ -72,17 +73,17 @@ export async function startServer(config: Config, options: StartServerOptions = 
     serverId,
     helloIntervalMs: config.server.helloIntervalMs,
     requestTimeoutMs: config.server.dispatcherRequestTimeoutMs,
-    log: options.log,
+    logger: logger.child({ component: 'dispatcher-link' }),
   })
-  const jobs = new JobService({ store, link, config, log: options.log })
+  const jobs = new JobService({ store, link, config, logger: logger.child({ component: 'jobs' }) })
   link.onMessages((batch) => jobs.receive(batch))
-  ready.app = createApp({ jobs, server: config.server, webRoot: options.webRoot })
+  ready.app = createApp({ jobs, server: config.server, logger, webRoot: options.webRoot })
   link.start()
-  const stopSweep = startSweep(jobs, config.server.sweepIntervalMs)
+  const stopSweep = startSweep(jobs, config.server.sweepIntervalMs, logger.child({ component: 'sweep' }))
 
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`
-  log(`cellgate server listening on ${url} (server id ${serverId}, dispatcher ${config.dispatcher.endpoint})`)
+  logger.info({ url, serverId, dispatcher: config.dispatcher.endpoint }, `cellgate server listening on ${url} (server id ${serverId}, dispatcher ${config.dispatcher.endpoint})`)
 
   let closing: Promise<void> | undefined
   const close = () => (closing ??= (async () => {
@@ -95,6 +96,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     await jobs.close()
     await link.close()
     await store.close()
+    logger.flush()
   })())
 
   return { url, port, serverId, jobs, close }

@@ -1,12 +1,14 @@
 /**
  * Helpers shared by the server's tests: a config with a temporary data
- * directory, a dispatcher link without sockets for in-process route tests,
- * and a reader of Server-Sent Events responses.
+ * directory, a logger whose records a test can read, a dispatcher link
+ * without sockets for in-process route tests, and a reader of Server-Sent
+ * Events responses.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { configSchema, type Config } from '../config/schema.ts'
+import { createLogger, silentLogger, type Logger } from '../telemetry/logger.ts'
 import type { DispatcherMessage, PoolState, ServerMessage, WorkersReport } from '../protocol/index.ts'
 import { createParser } from 'eventsource-parser'
 import type { Hono } from 'hono'
@@ -30,6 +32,23 @@ export function testConfig(dataDir: string, overrides: { server?: object; dispat
     limits: { ...overrides.limits },
     sessions: { ...overrides.sessions },
   })
+}
+
+/** One record as pino wrote it: its fields, `level` as a number, `msg`. */
+export type LogRecord = Record<string, unknown> & { level: number; msg: string }
+
+/**
+ * A logger (at debug) that keeps every record it writes, for tests that
+ * check what was logged.
+ *
+ * @example
+ *   const { logger, records } = capturingLogger()
+ *   logger.warn({ job: 'a' }, 'oops') // records: [{ level: 40, job: 'a', msg: 'oops', … }]
+ */
+export function capturingLogger(): { logger: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = []
+  const logger = createLogger('test', { level: 'debug' }, { write: (line: string) => void records.push(JSON.parse(line) as LogRecord) })
+  return { logger, records }
 }
 
 /**
@@ -87,9 +106,10 @@ export async function inProcessServer(
   const store = new SqliteStore(join(tmp.dir, 'data'))
   await store.open()
   const link = new RecordingLink()
-  const jobs = new JobService({ store: guardStore(store), link, config, log: () => {} })
+  const logger = appOptions.logger ?? silentLogger()
+  const jobs = new JobService({ store: guardStore(store), link, config, logger })
   link.onMessages((batch) => jobs.receive(batch))
-  const app = createApp({ jobs, server: config.server, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
+  const app = createApp({ jobs, server: config.server, logger, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
   return {
     app, jobs, link, store, config,
     close: async () => {

@@ -25,6 +25,7 @@ import type { DispatcherMessage, JobSpec, MessageOf } from '../protocol/index.ts
 import { startServer, type RunningServer } from '../server/main.ts'
 import { SQLITE_FILE } from '../server/store/sqlite.ts'
 import { tempDir } from '../server/test-support.ts'
+import { silentLogger } from '../telemetry/logger.ts'
 import { CurveAuthority } from '../worker/curve-authority.ts'
 import type { Dispatcher } from '../worker/dispatcher.ts'
 import { SshLauncher, type SshHostConfig } from '../worker/launchers/ssh.ts'
@@ -115,7 +116,7 @@ describeWith(sshdMissing(), 'ssh pool on loopback', () => {
     writeFileSync(configPath, JSON.stringify({ server: { host: '127.0.0.1', port: 0, dataDir }, dispatcher: { endpoint: pool.dispatcher.endpoints.server } }), { mode: 0o644 })
     let server: RunningServer | undefined
     try {
-      server = await startServer(loadConfig({ CELLGATE_CONFIG: configPath }), { log: () => {}, webRoot: tmp.dir })
+      server = await startServer(loadConfig({ CELLGATE_CONFIG: configPath }), { logger: silentLogger(), webRoot: tmp.dir })
       const res = await fetch(`${server.url}/api/v1/cells?wait=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: '6 * 7' }) })
       const job = (await res.json()) as { id: string; status: string; result: { text: string } }
       expect(job).toMatchObject({ status: 'done', result: { text: '42' } })

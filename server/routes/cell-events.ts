@@ -20,6 +20,7 @@
  */
 import { Hono, type Context } from 'hono'
 import { isTerminal, type JobStatus, type Output } from '../../protocol/index.ts'
+import type { Logger } from '../../telemetry/logger.ts'
 import { ApiError } from '../errors.ts'
 import type { JobEvent } from '../event-hub.ts'
 import type { JobService } from '../jobs.ts'
@@ -30,13 +31,14 @@ export interface CellEventOptions {
   heartbeatMs: number
   /** How often a running job's outputs and status are read from the store (config.server.streamPollMs). */
   pollMs: number
+  logger: Logger
 }
 
 /**
  * @example
- *   app.route('/api/v1/cells', cellEventRoutes(jobs, { heartbeatMs: 15_000, pollMs: 500 }))
+ *   app.route('/api/v1/cells', cellEventRoutes(jobs, { heartbeatMs: 15_000, pollMs: 500, logger }))
  */
-export function cellEventRoutes(jobs: JobService, { heartbeatMs, pollMs }: CellEventOptions): Hono {
+export function cellEventRoutes(jobs: JobService, { heartbeatMs, pollMs, logger }: CellEventOptions): Hono {
   const app = new Hono()
 
   app.get('/:id/events', async (c) => {
@@ -102,7 +104,7 @@ export function cellEventRoutes(jobs: JobService, { heartbeatMs, pollMs }: CellE
         const view = await jobs.view(id)
         write(`event: done\ndata: ${JSON.stringify(view)}\n\n`)
       } catch (err) {
-        console.error(`cellgate: event stream of ${id} failed`, err)
+        logger.error({ job: id, err }, 'event stream failed')
       }
       if (!closed) controller.close()
       close()
@@ -114,7 +116,7 @@ export function cellEventRoutes(jobs: JobService, { heartbeatMs, pollMs }: CellE
       if (now) status(now.status)
     }
     function fail(err: unknown): void {
-      console.error(`cellgate: event stream of ${id} failed`, err)
+      logger.error({ job: id, err }, 'event stream failed')
       if (!closed) controller.close()
       close()
     }
