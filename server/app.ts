@@ -1,8 +1,9 @@
 /**
  * The Hono app of the web tier: creates it, mounts each resource's routes
  * and the web client, and maps every error to `{error: {code, message}}` in
- * one place. Holds no state of its own: everything comes in through the job
- * service, so tests run it in-process with `app.request()`.
+ * one place. Works out who is calling once per API request (caller.ts) and
+ * hands each route the service it uses. Holds no state of its own, so tests
+ * run it in-process with `app.request()`.
  */
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
@@ -15,18 +16,18 @@ import { limitBody } from './body-limit.ts'
 import { ApiError, type ErrorCode } from './errors.ts'
 import { logRequests } from './request-log.ts'
 import { StoreUnavailableError } from './store/guard.ts'
-import type { JobService } from './jobs.ts'
+import { identifyCaller, type AppEnv } from './caller.ts'
 import { cellEventRoutes } from './routes/cell-events.ts'
 import { cellRoutes } from './routes/cells.ts'
 import { healthRoutes } from './routes/health.ts'
 import { notebookRoutes } from './routes/notebooks.ts'
 import { sessionRoutes } from './routes/sessions.ts'
-import { SessionService } from './sessions.ts'
+import type { Services } from './services.ts'
 import { DEFAULT_WEB_ROOT, isPageRequest, webClient } from './routes/web.ts'
 import { workerRoutes } from './routes/workers.ts'
 
 export interface AppOptions {
-  jobs: JobService
+  services: Services
   /** Event stream timing (streamHeartbeatMs, streamPollMs), stacks in responses (debug), origins that may call the API (corsOrigins). */
   server: ServerConfig
   /** The process's logger; the app logs requests and unexpected errors through children of it. */
@@ -37,14 +38,13 @@ export interface AppOptions {
 
 /**
  * @example
- *   const app = createApp({ jobs, server: config.server, logger })
+ *   const app = createApp({ services, server: config.server, logger })
  *   const res = await app.request('/api/v1/cells', { method: 'POST', … })
  */
-export function createApp(options: AppOptions): Hono {
-  const { jobs, server } = options
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const { services, server } = options
   const logger = options.logger.child({ component: 'http' })
-  const sessions = new SessionService(jobs)
-  const app = new Hono()
+  const app = new Hono<AppEnv>()
 
   app.use(logRequests(logger))
   // Before the other rules, so preflight requests are answered before any of them looks at them.
@@ -66,12 +66,14 @@ export function createApp(options: AppOptions): Hono {
     throw new ApiError('payload_too_large', `the request body is larger than ${MAX_BODY_BYTES} bytes`)
   }))
 
-  app.route(`${API_BASE}/cells`, cellRoutes(jobs, sessions))
-  app.route(`${API_BASE}/sessions`, sessionRoutes(sessions))
-  app.route(`${API_BASE}/notebooks`, notebookRoutes(jobs.store))
-  app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: server.streamHeartbeatMs, pollMs: server.streamPollMs, logger: options.logger.child({ component: 'events' }) }))
-  app.route(`${API_BASE}/health`, healthRoutes(jobs.store, jobs.link))
-  app.route(`${API_BASE}/workers`, workerRoutes(jobs.link))
+  app.use(`${API_BASE}/*`, identifyCaller())
+
+  app.route(`${API_BASE}/cells`, cellRoutes(services.jobs))
+  app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, server.streamHeartbeatMs))
+  app.route(`${API_BASE}/sessions`, sessionRoutes(services.sessions))
+  app.route(`${API_BASE}/notebooks`, notebookRoutes(services.notebooks))
+  app.route(`${API_BASE}/health`, healthRoutes(services.status))
+  app.route(`${API_BASE}/workers`, workerRoutes(services.status))
 
   const web = webClient(options.webRoot ?? DEFAULT_WEB_ROOT)
   if (web.assets) app.use('*', web.assets)

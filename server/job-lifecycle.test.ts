@@ -139,7 +139,7 @@ describe('job lifecycle over ZeroMQ', () => {
     const ack = await dispatcher.next('ack', (m) => m.acks.some((a) => a.jobId === id && a.upTo === 5))
     expect(ack.acks).toEqual([{ jobId: id, upTo: 5 }])
     // The ack left after the store had everything.
-    expect(await server.jobs.store.getOutputs(id)).toHaveLength(3)
+    expect(await server.store.getOutputs(id)).toHaveLength(3)
 
     expect(await getJob(server, id)).toMatchObject({
       status: 'done',
@@ -178,9 +178,9 @@ describe('job lifecycle over ZeroMQ', () => {
     const res = await fetch(`${server.url}/api/v1/cells/${id}/events`, { signal: abort.signal })
     const reader = res.body!.getReader()
     await reader.read()
-    expect(server.jobs.hub.size).toBe(1)
+    expect(server.hub.size).toBe(1)
     abort.abort()
-    await vi.waitFor(() => expect(server.jobs.hub.size).toBe(0), WAIT)
+    await vi.waitFor(() => expect(server.hub.size).toBe(0), WAIT)
   })
 
   it('ignores a late started or output after the end, and still acks it', async () => {
@@ -248,7 +248,7 @@ describe('job lifecycle over ZeroMQ', () => {
     await dispatcher.next('ack', (m) => m.acks.some((a) => a.jobId === queued))
     const seen = dispatcher.received.length
     await dispatcher.next('hello', () => true, seen)
-    await server.jobs.idle()
+    await server.services.jobs.idle()
     expect((await getJob(server, queued)).status).toBe('running')
   })
 })

@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { DispatcherMessage } from '../protocol/index.ts'
 import { followJob, type JobStreamDeps, type JobStreamEvent } from './job-stream.ts'
-import { capturingLogger, inProcessServer, type InProcessServer, type LogRecord } from './test-support.ts'
+import { capturingLogger, inProcessServer, TEST_CALLER, type InProcessServer, type LogRecord } from './test-support.ts'
 
 let s: InProcessServer
 let deps: JobStreamDeps
@@ -18,7 +18,7 @@ beforeEach(async () => {
   s = await inProcessServer()
   const captured = capturingLogger()
   records = captured.records
-  deps = { store: s.jobs.store, hub: s.jobs.hub, pollMs: 20, logger: captured.logger }
+  deps = { store: s.store, hub: s.hub, pollMs: 20, logger: captured.logger }
 })
 afterEach(async () => {
   await s.close()
@@ -36,7 +36,7 @@ async function deliver(messages: DispatcherMessage[]): Promise<void> {
 }
 
 async function newJob(): Promise<string> {
-  return (await s.jobs.submit({ code: 'x' })).id
+  return (await s.jobs.submit(TEST_CALLER, { code: 'x' })).id
 }
 
 function summary(event: JobStreamEvent): string {
@@ -59,7 +59,7 @@ describe('followJob', () => {
     await deliver([output(id, 3)])
     await deliver([output(id, 4), ended(id, 6)])
     expect(await reading).toEqual(['status:running', 'output:2', 'output:3', 'output:4', 'status:done', 'done:1,2,3,4'])
-    expect(s.jobs.hub.size).toBe(0)
+    expect(s.hub.size).toBe(0)
   })
 
   it('yields an output stored between its subscription and its store read once', async () => {
@@ -67,7 +67,7 @@ describe('followJob', () => {
     await deliver([started(id), output(id, 1)])
     const getOutputs = deps.store.getOutputs.bind(deps.store)
     deps.store = {
-      getJob: (jobId) => s.jobs.store.getJob(jobId),
+      getJob: (jobId) => s.store.getJob(jobId),
       getOutputs: async (jobId, after) => {
         deps.store.getOutputs = getOutputs
         await deliver([output(id, 2)]) // live to the hub, and in the store for the read
@@ -75,7 +75,7 @@ describe('followJob', () => {
       },
     }
     const reading = collect(await followJob(deps, id, 0, new AbortController().signal))
-    await expect.poll(() => s.jobs.hub.size).toBe(1)
+    await expect.poll(() => s.hub.size).toBe(1)
     await deliver([output(id, 3), ended(id, 5)])
     expect(await reading).toEqual(['status:running', 'output:1', 'output:2', 'output:3', 'status:done', 'done:1,2,3'])
   })
@@ -105,10 +105,10 @@ describe('followJob', () => {
       abort.abort()
     }
     expect(seen).toEqual(['status:queued'])
-    expect(s.jobs.hub.size).toBe(0)
+    expect(s.hub.size).toBe(0)
 
     expect(await followJob(deps, 'AAAAAAAAAAAAAAAA', 0, new AbortController().signal)).toBeNull()
-    expect(s.jobs.hub.size).toBe(0)
+    expect(s.hub.size).toBe(0)
   })
 
   it('logs a store failure and ends', async () => {
@@ -117,6 +117,6 @@ describe('followJob', () => {
     await s.store.close() // the next poll fails
     expect(await reading).toEqual(['status:queued'])
     expect(records).toContainEqual(expect.objectContaining({ level: 50, job: id, msg: 'following a job failed' }))
-    expect(s.jobs.hub.size).toBe(0)
+    expect(s.hub.size).toBe(0)
   })
 })

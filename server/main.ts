@@ -7,13 +7,13 @@
 import { hostname } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import type { Hono } from 'hono'
 import type { Config } from '../config/schema.ts'
 import { createLogger, type Logger } from '../telemetry/logger.ts'
 import { createApp } from './app.ts'
 import { ZmqDispatcherLink, type DispatcherLink } from './dispatcher-link.ts'
+import { EventHub } from './event-hub.ts'
 import { startSweep } from './job-recovery.ts'
-import { JobService } from './jobs.ts'
+import { createServices, type Services } from './services.ts'
 import { guardStore } from './store/guard.ts'
 import { storeFor } from './store/open-store.ts'
 import type { Store } from './store/port.ts'
@@ -33,7 +33,11 @@ export interface RunningServer {
   url: string
   port: number
   serverId: string
-  jobs: JobService
+  services: Services
+  /** The parts the services share, for tests that look behind the API. */
+  store: Store
+  link: DispatcherLink
+  hub: EventHub
   close(): Promise<void>
 }
 
@@ -50,7 +54,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
   // The server id may need the port, which is only known once listening (port 0);
   // until the app exists (within the same tick) requests get a 503.
-  const ready: { app?: Hono } = {}
+  const ready: { app?: ReturnType<typeof createApp> } = {}
   const http = serve({
     fetch: (request, env) => ready.app ? ready.app.fetch(request, env) : new Response('starting', { status: 503 }),
     port: config.server.port,
@@ -75,11 +79,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
     requestTimeoutMs: config.server.dispatcherRequestTimeoutMs,
     logger: logger.child({ component: 'dispatcher-link' }),
   })
-  const jobs = new JobService({ store, link, config, logger: logger.child({ component: 'jobs' }) })
-  link.onMessages((batch) => jobs.receive(batch))
-  ready.app = createApp({ jobs, server: config.server, logger, webRoot: options.webRoot })
+  const hub = new EventHub(logger.child({ component: 'events' }))
+  const services = createServices({ store, link, hub, config, logger })
+  const { jobs, sessions } = services
+  ready.app = createApp({ services, server: config.server, logger, webRoot: options.webRoot })
   link.start()
-  const stopSweep = startSweep(jobs, config.server.sweepIntervalMs, logger.child({ component: 'sweep' }))
+  const stopSweep = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire()]), config.server.sweepIntervalMs, logger.child({ component: 'sweep' }))
 
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`
@@ -99,5 +104,5 @@ export async function startServer(config: Config, options: StartServerOptions = 
     logger.flush()
   })())
 
-  return { url, port, serverId, jobs, close }
+  return { url, port, serverId, services, store, link, hub, close }
 }

@@ -11,10 +11,13 @@ import { configSchema, type Config } from '../config/schema.ts'
 import { createLogger, silentLogger, type Logger } from '../telemetry/logger.ts'
 import type { DispatcherMessage, PoolState, ServerMessage, WorkersReport } from '../protocol/index.ts'
 import { createParser } from 'eventsource-parser'
-import type { Hono } from 'hono'
 import { createApp, type AppOptions } from './app.ts'
+import type { Caller } from './caller.ts'
 import type { DispatcherLink, DispatcherState } from './dispatcher-link.ts'
-import { JobService } from './jobs.ts'
+import { EventHub } from './event-hub.ts'
+import type { JobService } from './jobs.ts'
+import { createServices, type Services } from './services.ts'
+import type { SessionService } from './sessions.ts'
 import { guardStore } from './store/guard.ts'
 import { SqliteStore } from './store/sqlite.ts'
 
@@ -33,6 +36,9 @@ export function testConfig(dataDir: string, overrides: { server?: object; dispat
     sessions: { ...overrides.sessions },
   })
 }
+
+/** Who calls services in tests that call them directly. */
+export const TEST_CALLER: Caller = { client: '127.0.0.1' }
 
 /** One record as pino wrote it: its fields, `level` as a number, `msg`. */
 export type LogRecord = Record<string, unknown> & { level: number; msg: string }
@@ -85,8 +91,12 @@ export class RecordingLink implements DispatcherLink {
 }
 
 export interface InProcessServer {
-  app: Hono
+  app: ReturnType<typeof createApp>
+  services: Services
+  /** services.jobs and services.sessions, which most tests call. */
   jobs: JobService
+  sessions: SessionService
+  hub: EventHub
   link: RecordingLink
   store: SqliteStore
   config: Config
@@ -107,13 +117,13 @@ export async function inProcessServer(
   await store.open()
   const link = new RecordingLink()
   const logger = appOptions.logger ?? silentLogger()
-  const jobs = new JobService({ store: guardStore(store), link, config, logger })
-  link.onMessages((batch) => jobs.receive(batch))
-  const app = createApp({ jobs, server: config.server, logger, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
+  const hub = new EventHub(logger)
+  const services = createServices({ store: guardStore(store), link, hub, config, logger })
+  const app = createApp({ services, server: config.server, logger, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
   return {
-    app, jobs, link, store, config,
+    app, services, jobs: services.jobs, sessions: services.sessions, hub, link, store, config,
     close: async () => {
-      await jobs.close()
+      await services.jobs.close()
       await store.close()
       tmp.remove()
     },

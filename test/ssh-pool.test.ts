@@ -122,7 +122,7 @@ describeWith(sshdMissing(), 'ssh pool on loopback', () => {
       expect(job).toMatchObject({ status: 'done', result: { text: '42' } })
 
       // The process that ran it belongs to the untrusted account.
-      const record = await server.jobs.store.getJob(job.id)
+      const record = await server.store.getJob(job.id)
       const sandbox = pool.dispatcher.pool.get(record!.sandboxId!)!
       expect(sandbox.handle.host).toBe(sshd.target)
       const uid = Number(execFileSync('id', ['-u', SANDBOX_USER], { encoding: 'utf8' }))

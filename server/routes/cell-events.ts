@@ -14,32 +14,27 @@
  */
 import { Hono, type Context } from 'hono'
 import { streamSSE, type SSEMessage } from 'hono/streaming'
-import type { Logger } from '../../telemetry/logger.ts'
+import type { AppEnv } from '../caller.ts'
 import { ApiError } from '../errors.ts'
 import type { JobService } from '../jobs.ts'
-import { followJob, type JobStreamEvent } from '../job-stream.ts'
+import type { JobStreamEvent } from '../job-stream.ts'
 import { cellId, notFound } from './cells.ts'
 
-export interface CellEventOptions {
-  /** Interval of comment lines that keep idle connections open (config.server.streamHeartbeatMs). */
-  heartbeatMs: number
-  /** How often a running job's outputs and status are read from the store (config.server.streamPollMs). */
-  pollMs: number
-  logger: Logger
-}
-
 /**
+ * `heartbeatMs`: interval of the comment lines that keep idle connections
+ * open (config.server.streamHeartbeatMs).
+ *
  * @example
- *   app.route('/api/v1/cells', cellEventRoutes(jobs, { heartbeatMs: 15_000, pollMs: 500, logger }))
+ *   app.route('/api/v1/cells', cellEventRoutes(jobs, config.server.streamHeartbeatMs))
  */
-export function cellEventRoutes(jobs: JobService, { heartbeatMs, pollMs, logger }: CellEventOptions): Hono {
-  const app = new Hono()
+export function cellEventRoutes(jobs: JobService, heartbeatMs: number): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
 
   app.get('/:id/events', async (c) => {
     const id = cellId(c.req.param('id'))
     const after = lastEventId(c)
     const abort = new AbortController()
-    const events = await followJob({ store: jobs.store, hub: jobs.hub, pollMs, logger }, id, after, abort.signal)
+    const events = await jobs.follow(c.var.caller, id, after, abort.signal)
     if (!events) throw notFound(id)
     c.req.raw.signal.addEventListener('abort', () => abort.abort(), { once: true })
     c.header('X-Accel-Buffering', 'no')

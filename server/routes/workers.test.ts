@@ -67,7 +67,7 @@ describe('GET /api/v1/workers', () => {
   it("answers with the dispatcher's hosts and sandboxes", async () => {
     const dispatcher = await fakeDispatcher(true)
     const running = await server(dispatcher.endpoint)
-    await vi.waitFor(() => expect(running.jobs.link.state().connected).toBe(true), { timeout: 10_000, interval: 10 })
+    await vi.waitFor(() => expect(running.link.state().connected).toBe(true), { timeout: 10_000, interval: 10 })
     expect(await getWorkers(running)).toEqual({ status: 200, body: REPORT })
     expect(dispatcher.requests).toHaveLength(1)
   })
@@ -75,7 +75,7 @@ describe('GET /api/v1/workers', () => {
   it('is 503 unavailable when the dispatcher does not answer in time, and when it is not connected', async () => {
     const silent = await fakeDispatcher(false)
     const running = await server(silent.endpoint)
-    await vi.waitFor(() => expect(running.jobs.link.state().connected).toBe(true), { timeout: 10_000, interval: 10 })
+    await vi.waitFor(() => expect(running.link.state().connected).toBe(true), { timeout: 10_000, interval: 10 })
     const timedOut = await getWorkers(running)
     expect(silent.requests).toHaveLength(1)
     expect(timedOut).toEqual({ status: 503, body: { error: { code: 'unavailable', message: expect.stringMatching(/dispatcher/) } } })
