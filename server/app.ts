@@ -22,6 +22,7 @@ import { cellRoutes } from './routes/cells.ts'
 import { healthRoutes } from './routes/health.ts'
 import { notebookRoutes } from './routes/notebooks.ts'
 import { sessionRoutes } from './routes/sessions.ts'
+import type { ServerMetrics } from './metrics.ts'
 import type { Services } from './services.ts'
 import { DEFAULT_WEB_ROOT, isPageRequest, webClient } from './routes/web.ts'
 import { workerRoutes } from './routes/workers.ts'
@@ -32,17 +33,19 @@ export interface AppOptions {
   server: ServerConfig
   /** The process's logger; the app logs requests and unexpected errors through children of it. */
   logger: Logger
+  /** Served as GET /metrics; event streams count themselves in it. */
+  metrics: ServerMetrics
   /** The built web client (default dist/web). */
   webRoot?: string
 }
 
 /**
  * @example
- *   const app = createApp({ services, server: config.server, logger })
+ *   const app = createApp({ services, server: config.server, logger, metrics })
  *   const res = await app.request('/api/v1/cells', { method: 'POST', … })
  */
 export function createApp(options: AppOptions): Hono<AppEnv> {
-  const { services, server } = options
+  const { services, server, metrics } = options
   const logger = options.logger.child({ component: 'http' })
   const app = new Hono<AppEnv>()
 
@@ -66,10 +69,13 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     throw new ApiError('payload_too_large', `the request body is larger than ${MAX_BODY_BYTES} bytes`)
   }))
 
+  // Outside the API: for Prometheus, not for the API's clients (no CORS, no caller).
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
+
   app.use(`${API_BASE}/*`, identifyCaller())
 
   app.route(`${API_BASE}/cells`, cellRoutes(services.jobs))
-  app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, server.streamHeartbeatMs))
+  app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, { heartbeatMs: server.streamHeartbeatMs, metrics }))
   app.route(`${API_BASE}/sessions`, sessionRoutes(services.sessions))
   app.route(`${API_BASE}/notebooks`, notebookRoutes(services.notebooks))
   app.route(`${API_BASE}/health`, healthRoutes(services.status))

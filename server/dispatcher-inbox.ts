@@ -11,6 +11,7 @@ import type { DispatcherMessage } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
 import { planBatch } from './job-updates.ts'
+import type { ServerMetrics } from './metrics.ts'
 import type { JobUpdate, Store, UpdateResult } from './store/port.ts'
 
 export interface DispatcherInboxDeps {
@@ -21,6 +22,7 @@ export interface DispatcherInboxDeps {
   /** Runs on the first welcome of each dispatcher boot (recovery); when it fails, the next welcome runs it again. */
   onNewBoot(bootId: string): Promise<void>
   logger: Logger
+  metrics: Pick<ServerMetrics, 'batchStored'>
 }
 
 /** Longest pause between attempts to store a batch while the store is down. */
@@ -31,7 +33,7 @@ const MAX_ACKS = 10_000
 
 /**
  * @example
- *   const inbox = new DispatcherInbox({ commit, store, link, onNewBoot, logger })
+ *   const inbox = new DispatcherInbox({ commit, store, link, onNewBoot, logger, metrics })
  *   link.onMessages((batch) => inbox.receive(batch))
  */
 export class DispatcherInbox {
@@ -80,7 +82,9 @@ export class DispatcherInbox {
     if (plan.updates.length > 0) {
       for (let attempt = 1; ; attempt++) {
         try {
+          const started = performance.now()
           await commit(plan.updates)
+          this.deps.metrics.batchStored(batch.length, (performance.now() - started) / 1000)
           break
         } catch (err) {
           logger.warn({ messages: batch.length, attempt, err }, 'storing dispatcher messages failed; trying again')

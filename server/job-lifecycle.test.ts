@@ -152,6 +152,10 @@ describe('job lifecycle over ZeroMQ', () => {
     })
     const health = await fetch(`${server.url}/api/v1/health`)
     expect(await health.json()).toMatchObject({ status: 'ok', dispatcher: { connected: true, bootId: 'dispatcher-boot-1' } })
+    // The process's own metrics beside the server's, each labelled with the process.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    expect(metrics).toContain('cellgate_jobs_ended_total{status="done",process="server"} 1')
+    expect(metrics).toMatch(/^cellgate_process_cpu_seconds_total\{process="server"\} /m)
   })
 
   it('streams outputs live in order, then done, and resumes after the end with exactly what is missing', async () => {

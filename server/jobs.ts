@@ -17,6 +17,7 @@ import type { EventHub } from './event-hub.ts'
 import { newJobId } from './ids.ts'
 import { followJob, type JobStreamDeps, type JobStreamEvent } from './job-stream.ts'
 import { recoverAfterBoot, sweepStaleJobs, type RecoveryDeps } from './job-recovery.ts'
+import type { ServerMetrics } from './metrics.ts'
 import { jobSpecOf, toJobView } from './records.ts'
 import type { JobRecord, JobUpdate, Store, UpdateResult } from './store/port.ts'
 
@@ -44,6 +45,7 @@ export interface JobServiceDeps {
   sessions: SessionPort
   config: Pick<Config, 'server' | 'dispatcher' | 'limits'>
   logger: Logger
+  metrics: ServerMetrics
 }
 
 /** Until quality of service assigns priorities per key, every cell runs at the middle priority. */
@@ -51,7 +53,7 @@ const DEFAULT_PRIORITY = 5
 
 /**
  * @example
- *   const jobs = new JobService({ store, link, hub, sessions, config, logger })
+ *   const jobs = new JobService({ store, link, hub, sessions, config, logger, metrics })
  *   link.onMessages((batch) => jobs.receive(batch))
  *   const view = await jobs.submitAndWait(caller, { code: '1 + 1' })
  */
@@ -61,6 +63,7 @@ export class JobService {
   private readonly hub: EventHub
   private readonly sessions: SessionPort
   private readonly config: JobServiceDeps['config']
+  private readonly metrics: ServerMetrics
   private readonly recovery: RecoveryDeps
   private readonly streams: JobStreamDeps
   private readonly inbox: DispatcherInbox
@@ -73,6 +76,7 @@ export class JobService {
     this.hub = deps.hub
     this.sessions = deps.sessions
     this.config = deps.config
+    this.metrics = deps.metrics
     this.streams = { store: deps.store, hub: deps.hub, pollMs: deps.config.server.streamPollMs, logger: deps.logger }
     const commit = (updates: readonly JobUpdate[]) => this.commit(updates)
     this.recovery = {
@@ -80,7 +84,7 @@ export class JobService {
       endSession: (id, reason) => deps.sessions.endWithReason(id, reason),
     }
     this.inbox = new DispatcherInbox({
-      commit, store: deps.store, link: deps.link, logger: deps.logger,
+      commit, store: deps.store, link: deps.link, logger: deps.logger, metrics: deps.metrics,
       onNewBoot: (bootId) => recoverAfterBoot(this.recovery, bootId),
     })
   }
@@ -180,13 +184,15 @@ export class JobService {
     await this.inbox.close()
   }
 
-  /** Applies updates in one store call, then tells live subscribers what actually changed. */
+  /** Applies updates in one store call, then tells live subscribers and the metrics what actually changed. */
   private async commit(updates: readonly JobUpdate[]): Promise<UpdateResult[]> {
     const results = await this.store.apply(updates)
     results.forEach((result, i) => {
       for (const output of result.inserted) this.hub.publish(result.jobId, { type: 'output', output })
       const to = updates[i]?.transition?.to
-      if (result.transitioned && to) this.hub.publish(result.jobId, { type: 'status', status: to })
+      if (!result.transitioned || !to) return
+      this.hub.publish(result.jobId, { type: 'status', status: to })
+      if (result.times) this.metrics.jobMoved(to, result.times)
     })
     return results
   }
@@ -221,6 +227,7 @@ export class JobService {
       session,
     }
     await this.store.insertJob(job)
+    this.metrics.jobSubmitted()
     this.link.send([{ type: 'submit', job: jobSpecOf(job) }])
     return job
   }

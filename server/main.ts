@@ -8,11 +8,14 @@ import { hostname } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import type { Config } from '../config/schema.ts'
+import type { Registry } from 'prom-client'
 import { createLogger, type Logger } from '../telemetry/logger.ts'
+import { createRegistry } from '../telemetry/metrics.ts'
 import { createApp } from './app.ts'
 import { ZmqDispatcherLink, type DispatcherLink } from './dispatcher-link.ts'
 import { EventHub } from './event-hub.ts'
 import { startSweep } from './job-recovery.ts'
+import { ServerMetrics } from './metrics.ts'
 import { createServices, type Services } from './services.ts'
 import { guardStore } from './store/guard.ts'
 import { storeFor } from './store/open-store.ts'
@@ -27,6 +30,8 @@ export interface StartServerOptions {
   webRoot?: string
   /** The process's logger (default: JSON lines on stdout at config.log.level); tests pass silentLogger(). */
   logger?: Logger
+  /** The process's metrics registry (default: a new one with the process's own metrics). */
+  registry?: Registry
 }
 
 export interface RunningServer {
@@ -38,6 +43,7 @@ export interface RunningServer {
   store: Store
   link: DispatcherLink
   hub: EventHub
+  metrics: ServerMetrics
   close(): Promise<void>
 }
 
@@ -80,9 +86,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
     logger: logger.child({ component: 'dispatcher-link' }),
   })
   const hub = new EventHub(logger.child({ component: 'events' }))
-  const services = createServices({ store, link, hub, config, logger })
+  const metrics = new ServerMetrics(options.registry ?? createRegistry('server'), link)
+  const services = createServices({ store, link, hub, config, logger, metrics })
   const { jobs, sessions } = services
-  ready.app = createApp({ services, server: config.server, logger, webRoot: options.webRoot })
+  ready.app = createApp({ services, server: config.server, logger, metrics, webRoot: options.webRoot })
   link.start()
   const stopSweep = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire()]), config.server.sweepIntervalMs, logger.child({ component: 'sweep' }))
 
@@ -104,5 +111,5 @@ export async function startServer(config: Config, options: StartServerOptions = 
     logger.flush()
   })())
 
-  return { url, port, serverId, services, store, link, hub, close }
+  return { url, port, serverId, services, store, link, hub, metrics, close }
 }

@@ -11,11 +11,13 @@ import { configSchema, type Config } from '../config/schema.ts'
 import { createLogger, silentLogger, type Logger } from '../telemetry/logger.ts'
 import type { DispatcherMessage, PoolState, ServerMessage, WorkersReport } from '../protocol/index.ts'
 import { createParser } from 'eventsource-parser'
+import { Registry } from 'prom-client'
 import { createApp, type AppOptions } from './app.ts'
 import type { Caller } from './caller.ts'
 import type { DispatcherLink, DispatcherState } from './dispatcher-link.ts'
 import { EventHub } from './event-hub.ts'
 import type { JobService } from './jobs.ts'
+import { ServerMetrics } from './metrics.ts'
 import { createServices, type Services } from './services.ts'
 import type { SessionService } from './sessions.ts'
 import { guardStore } from './store/guard.ts'
@@ -97,6 +99,8 @@ export interface InProcessServer {
   jobs: JobService
   sessions: SessionService
   hub: EventHub
+  /** Its registry holds the server's metrics only (no process metrics). */
+  metrics: ServerMetrics
   link: RecordingLink
   store: SqliteStore
   config: Config
@@ -118,10 +122,11 @@ export async function inProcessServer(
   const link = new RecordingLink()
   const logger = appOptions.logger ?? silentLogger()
   const hub = new EventHub(logger)
-  const services = createServices({ store: guardStore(store), link, hub, config, logger })
-  const app = createApp({ services, server: config.server, logger, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
+  const metrics = new ServerMetrics(new Registry(), link)
+  const services = createServices({ store: guardStore(store), link, hub, config, logger, metrics })
+  const app = createApp({ services, server: config.server, logger, metrics, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
   return {
-    app, services, jobs: services.jobs, sessions: services.sessions, hub, link, store, config,
+    app, services, jobs: services.jobs, sessions: services.sessions, hub, metrics, link, store, config,
     close: async () => {
       await services.jobs.close()
       await store.close()

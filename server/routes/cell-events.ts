@@ -18,16 +18,21 @@ import type { AppEnv } from '../caller.ts'
 import { ApiError } from '../errors.ts'
 import type { JobService } from '../jobs.ts'
 import type { JobStreamEvent } from '../job-stream.ts'
+import type { ServerMetrics } from '../metrics.ts'
 import { cellId, notFound } from './cells.ts'
 
+export interface CellEventOptions {
+  /** Interval of the comment lines that keep idle connections open (config.server.streamHeartbeatMs). */
+  heartbeatMs: number
+  /** Counts the streams open. */
+  metrics: Pick<ServerMetrics, 'streamOpened'>
+}
+
 /**
- * `heartbeatMs`: interval of the comment lines that keep idle connections
- * open (config.server.streamHeartbeatMs).
- *
  * @example
- *   app.route('/api/v1/cells', cellEventRoutes(jobs, config.server.streamHeartbeatMs))
+ *   app.route('/api/v1/cells', cellEventRoutes(jobs, { heartbeatMs: config.server.streamHeartbeatMs, metrics }))
  */
-export function cellEventRoutes(jobs: JobService, heartbeatMs: number): Hono<AppEnv> {
+export function cellEventRoutes(jobs: JobService, { heartbeatMs, metrics }: CellEventOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
 
   app.get('/:id/events', async (c) => {
@@ -41,9 +46,11 @@ export function cellEventRoutes(jobs: JobService, heartbeatMs: number): Hono<App
     const response = streamSSE(c, async (stream) => {
       stream.onAbort(() => abort.abort())
       const heartbeat = setInterval(() => void stream.write(': ping\n\n'), heartbeatMs)
+      const closed = metrics.streamOpened()
       try {
         for await (const event of events) await stream.writeSSE(frame(event))
       } finally {
+        closed()
         clearInterval(heartbeat)
         abort.abort()
       }
