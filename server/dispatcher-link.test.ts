@@ -46,18 +46,23 @@ describe('ZmqDispatcherLink', () => {
     const { logger, records } = capturingLogger()
     const link = new ZmqDispatcherLink({ endpoint, serverId: 'srv-1', bootId: 'boot-a', helloIntervalMs: 10, requestTimeoutMs: 1000, logger })
     closers.push(() => link.close())
+    // Each hello interval calls hello(): counting the calls is waiting for the intervals themselves.
+    const hellos = vi.spyOn(link as unknown as { hello(): void }, 'hello')
     link.start()
     link.send([{ type: 'cancel', jobId: 'AAAAAAAAAAAAAAAA' }])
-    // Let several hello intervals pass with nobody listening.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Let ten hello intervals pass with nobody listening.
+    await vi.waitFor(() => expect(hellos.mock.calls.length).toBeGreaterThanOrEqual(10), WAIT)
     link.send([{ type: 'cancel', jobId: 'BBBBBBBBBBBBBBBB' }])
 
     const { received } = await router(endpoint)
     await vi.waitFor(() => expect(received.flat().filter((m) => m.type === 'cancel')).toHaveLength(2), WAIT)
-    // About ten intervals passed: the hello blocked in the socket, and at most one more waiting.
-    const beforeCancels = received.flat().slice(0, received.flat().findIndex((m) => m.type === 'cancel'))
+    // Ten intervals passed: the hello blocked in the socket, and at most one more waiting, not ten.
+    const messages = received.flat()
+    const beforeCancels = messages.slice(0, messages.findIndex((m) => m.type === 'cancel'))
     expect(beforeCancels.length).toBeLessThanOrEqual(2)
     for (const m of beforeCancels) expect(m).toEqual({ type: 'hello', serverId: 'srv-1', bootId: 'boot-a' })
+    const untilLastCancel = messages.slice(0, messages.findLastIndex((m) => m.type === 'cancel'))
+    expect(untilLastCancel.filter((m) => m.type === 'hello').length).toBeLessThanOrEqual(3)
     expect(records).toEqual([])
   })
 

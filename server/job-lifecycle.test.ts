@@ -33,15 +33,7 @@ class FakeDispatcher {
 
   async bind(endpoint = 'tcp://127.0.0.1:*'): Promise<string> {
     // The port of a dispatcher closed just before is released asynchronously: try again briefly.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.router.bind(endpoint)
-        break
-      } catch (err) {
-        if (attempt === 50 || !/in use/i.test((err as Error).message)) throw err
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-    }
+    await vi.waitFor(() => this.router.bind(endpoint), { timeout: 5_000, interval: 20 })
     void this.receive()
     return this.router.lastEndpoint!
   }

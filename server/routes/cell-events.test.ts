@@ -101,7 +101,12 @@ describe('GET /api/v1/cells/:id/events', () => {
     const res = await s.app.request(`/api/v1/cells/${id}/events`)
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
     let text = ''
-    while (!text.includes(': ping\n\n')) text += (await reader.read()).value ?? ''
+    while (!text.includes(': ping\n\n')) {
+      const { done, value } = await reader.read()
+      if (done) break // a stream that ended without a ping fails below, rather than spinning here
+      text += value
+    }
+    expect(text).toContain(': ping\n\n')
     expect(s.hub.size).toBe(1)
     await reader.cancel()
     await vi.waitFor(() => expect(s.hub.size).toBe(0))

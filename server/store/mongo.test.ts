@@ -188,7 +188,8 @@ describeWith(mongoMissing, 'MongoStore', () => {
       await expect(store.getJob(job.id)).rejects.toThrow()
 
       await mongo.restart()
-      await until(async () => (await store.health()).ok)
+      // The driver notices a server that is back within a heartbeat or two.
+      await expect.poll(async () => (await store.health()).ok, { timeout: 15_000, interval: 250 }).toBe(true)
       expect(await store.getJob(job.id)).toEqual(job)
       const [started] = await store.apply([{ jobId: job.id, transition: { from: ['queued'], to: 'running' } }])
       expect(started?.transitioned).toBe(true)
@@ -217,13 +218,4 @@ async function dropDatabase({ uri, dbName }: MongoStoreOptions): Promise<void> {
   } finally {
     await client.close()
   }
-}
-
-/** Polls until the check passes (the driver notices a server that is back within a heartbeat or two). */
-async function until(check: () => Promise<boolean>, attempts = 60): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  throw new Error('condition never became true')
 }
