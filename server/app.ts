@@ -1,9 +1,9 @@
 /**
- * The Hono app of the web tier: creates it, mounts each resource's routes
- * and the web client, and maps every error to `{error: {code, message}}` in
- * one place. Works out who is calling once per API request (caller.ts) and
- * hands each route the service it uses. Holds no state of its own, so tests
- * run it in-process with `app.request()`.
+ * The Hono app of the web tier: creates it, logs each request, mounts each
+ * resource's routes, GET /metrics and the web client, and maps every error
+ * to `{error: {code, message}}` in one place. Works out who is calling once
+ * per API request (caller.ts) and hands each route the service it uses.
+ * Holds no state of its own, so tests run it in-process with `app.request()`.
  */
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
