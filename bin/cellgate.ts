@@ -25,9 +25,8 @@ async function main(role: string | undefined): Promise<void> {
     case 'server': {
       const { startServer } = await import('../server/main.ts')
       const config = loadConfig()
-      // For the signal lines. startServer (server/) still makes its own; once it takes a logger, this one goes to it.
       const log = createLogger('server', config.log)
-      const server = await startServer(config)
+      const server = await startServer(config, { logger: log })
       return stopOnSignals(log, () => server.close())
     }
     case 'dispatcher': {

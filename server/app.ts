@@ -1,54 +1,58 @@
 /**
- * The Hono app of the web tier: creates it, mounts each resource's routes
- * and the web client, and maps every error to `{error: {code, message}}` in
- * one place. Holds no state of its own: everything comes in through the job
- * service, so tests run it in-process with `app.request()`.
+ * The Hono app of the web tier: creates it, logs each request, mounts each
+ * resource's routes, GET /metrics and the web client, and maps every error
+ * to `{error: {code, message}}` in one place. Works out who is calling once
+ * per API request (caller.ts) and hands each route the service it uses.
+ * Holds no state of its own, so tests run it in-process with `app.request()`.
  */
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { methodNotAllowed } from 'hono/method-not-allowed'
+import type { ServerConfig } from '../config/schema.ts'
 import { API_BASE, MAX_BODY_BYTES } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 import { limitBody } from './body-limit.ts'
 import { ApiError, type ErrorCode } from './errors.ts'
+import { logRequests } from './request-log.ts'
 import { StoreUnavailableError } from './store/guard.ts'
-import type { JobService } from './jobs.ts'
+import { identifyCaller, type AppEnv } from './caller.ts'
 import { cellEventRoutes } from './routes/cell-events.ts'
 import { cellRoutes } from './routes/cells.ts'
 import { healthRoutes } from './routes/health.ts'
 import { notebookRoutes } from './routes/notebooks.ts'
 import { sessionRoutes } from './routes/sessions.ts'
-import { SessionService } from './sessions.ts'
+import type { ServerMetrics } from './metrics.ts'
+import type { Services } from './services.ts'
 import { DEFAULT_WEB_ROOT, isPageRequest, webClient } from './routes/web.ts'
 import { workerRoutes } from './routes/workers.ts'
 
 export interface AppOptions {
-  jobs: JobService
+  services: Services
+  /** Event stream timing (streamHeartbeatMs, streamPollMs), stacks in responses (debug), origins that may call the API (corsOrigins). */
+  server: ServerConfig
+  /** The process's logger; the app logs requests and unexpected errors through children of it. */
+  logger: Logger
+  /** Served as GET /metrics; event streams count themselves in it. */
+  metrics: ServerMetrics
   /** The built web client (default dist/web). */
   webRoot?: string
-  /** Heartbeat interval of event streams (default 15 s). */
-  heartbeatMs?: number
-  /** How often event streams read a running job from the store (config.server.streamPollMs). */
-  pollMs?: number
-  /** Put stacks of unexpected errors in responses (config.server.debug). */
-  debug?: boolean
-  /** Origins allowed to call the API from their pages (config.server.corsOrigins): `*` or a comma-separated list. */
-  corsOrigins?: string
 }
 
 /**
  * @example
- *   const app = createApp({ jobs })
+ *   const app = createApp({ services, server: config.server, logger, metrics })
  *   const res = await app.request('/api/v1/cells', { method: 'POST', … })
  */
-export function createApp(options: AppOptions): Hono {
-  const { jobs } = options
-  const sessions = new SessionService(jobs)
-  const app = new Hono()
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const { services, server, metrics } = options
+  const logger = options.logger.child({ component: 'http' })
+  const app = new Hono<AppEnv>()
 
-  // First, so preflight requests are answered before any other rule looks at them.
+  app.use(logRequests(logger))
+  // Before the other rules, so preflight requests are answered before any of them looks at them.
   app.use(`${API_BASE}/*`, cors({
-    origin: corsOrigin(options.corsOrigins ?? '*'),
+    origin: corsOrigin(server.corsOrigins),
     allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Content-Type', 'Last-Event-ID'],
     exposeHeaders: ['Location'],
@@ -65,12 +69,17 @@ export function createApp(options: AppOptions): Hono {
     throw new ApiError('payload_too_large', `the request body is larger than ${MAX_BODY_BYTES} bytes`)
   }))
 
-  app.route(`${API_BASE}/cells`, cellRoutes(jobs, sessions))
-  app.route(`${API_BASE}/sessions`, sessionRoutes(sessions))
-  app.route(`${API_BASE}/notebooks`, notebookRoutes(jobs.store))
-  app.route(`${API_BASE}/cells`, cellEventRoutes(jobs, { heartbeatMs: options.heartbeatMs, pollMs: options.pollMs }))
-  app.route(`${API_BASE}/health`, healthRoutes(jobs.store, jobs.link))
-  app.route(`${API_BASE}/workers`, workerRoutes(jobs.link))
+  // Outside the API: for Prometheus, not for the API's clients (no CORS, no caller).
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
+
+  app.use(`${API_BASE}/*`, identifyCaller())
+
+  app.route(`${API_BASE}/cells`, cellRoutes(services.jobs))
+  app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, { heartbeatMs: server.streamHeartbeatMs, metrics }))
+  app.route(`${API_BASE}/sessions`, sessionRoutes(services.sessions))
+  app.route(`${API_BASE}/notebooks`, notebookRoutes(services.notebooks))
+  app.route(`${API_BASE}/health`, healthRoutes(services.status))
+  app.route(`${API_BASE}/workers`, workerRoutes(services.status))
 
   const web = webClient(options.webRoot ?? DEFAULT_WEB_ROOT)
   if (web.assets) app.use('*', web.assets)
@@ -85,8 +94,8 @@ export function createApp(options: AppOptions): Hono {
     if (err instanceof HTTPException && err.status < 500) {
       return errorJson(c, new ApiError(codeOfStatus(err.status), err.message || 'bad request'))
     }
-    jobs.log(`cellgate: ${c.req.method} ${c.req.path} failed: ${(err as Error).stack ?? String(err)}`)
-    const message = options.debug ? (err as Error).stack ?? String(err) : 'internal error'
+    logger.error({ method: c.req.method, path: c.req.path.slice(0, 200), err }, 'request failed')
+    const message = server.debug ? (err as Error).stack ?? String(err) : 'internal error'
     return c.json({ error: { code: 'internal', message } }, 500)
   })
 

@@ -6,6 +6,7 @@
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_BODY_BYTES } from '../protocol/index.ts'
+import { silentLogger } from '../telemetry/logger.ts'
 import { startServer, type RunningServer } from './main.ts'
 import { RecordingLink, tempDir, testConfig } from './test-support.ts'
 
@@ -38,7 +39,7 @@ describe('body limit over HTTP', () => {
   let server: RunningServer
 
   beforeAll(async () => {
-    server = await startServer(testConfig(tmp.dir), { link: new RecordingLink(), log: () => {} })
+    server = await startServer(testConfig(tmp.dir), { link: new RecordingLink(), logger: silentLogger() })
   })
   afterAll(async () => {
     await server?.close()

@@ -33,7 +33,7 @@ describe('CORS on /api/v1', () => {
   })
 
   it('with a list of origins, allows those and no others', async () => {
-    s = await inProcessServer({}, { corsOrigins: 'https://a.example, https://b.example' })
+    s = await inProcessServer({ server: { corsOrigins: 'https://a.example, https://b.example' } })
     const allowed = await s.app.request('/api/v1/health', { headers: { origin: 'https://b.example' } })
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://b.example')
     const other = await s.app.request('/api/v1/cells', preflight('https://evil.example'))

@@ -12,7 +12,9 @@ import { rawFrame } from '../test/support/frames.ts'
 import { freePort } from '../test/support/test-cluster.ts'
 import { decode, encode, serverMessageSchema } from '../protocol/index.ts'
 import type { DispatcherMessage, ServerMessage } from '../protocol/index.ts'
+import { silentLogger } from '../telemetry/logger.ts'
 import { ZmqDispatcherLink } from './dispatcher-link.ts'
+import { capturingLogger } from './test-support.ts'
 
 const WAIT = { timeout: 15_000, interval: 5 }
 const closers: (() => unknown)[] = []
@@ -41,27 +43,32 @@ async function router(endpoint: string): Promise<{ socket: Router; received: Ser
 describe('ZmqDispatcherLink', () => {
   it('keeps messages while no dispatcher listens, with one hello, and sends them on connect', async () => {
     const endpoint = await freeEndpoint()
-    const log: string[] = []
-    const link = new ZmqDispatcherLink({ endpoint, serverId: 'srv-1', bootId: 'boot-a', helloIntervalMs: 10, log: (l) => log.push(l) })
+    const { logger, records } = capturingLogger()
+    const link = new ZmqDispatcherLink({ endpoint, serverId: 'srv-1', bootId: 'boot-a', helloIntervalMs: 10, requestTimeoutMs: 1000, logger })
     closers.push(() => link.close())
+    // Each hello interval calls hello(): counting the calls is waiting for the intervals themselves.
+    const hellos = vi.spyOn(link as unknown as { hello(): void }, 'hello')
     link.start()
     link.send([{ type: 'cancel', jobId: 'AAAAAAAAAAAAAAAA' }])
-    // Let several hello intervals pass with nobody listening.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Let ten hello intervals pass with nobody listening.
+    await vi.waitFor(() => expect(hellos.mock.calls.length).toBeGreaterThanOrEqual(10), WAIT)
     link.send([{ type: 'cancel', jobId: 'BBBBBBBBBBBBBBBB' }])
 
     const { received } = await router(endpoint)
     await vi.waitFor(() => expect(received.flat().filter((m) => m.type === 'cancel')).toHaveLength(2), WAIT)
-    // About ten intervals passed: the hello blocked in the socket, and at most one more waiting.
-    const beforeCancels = received.flat().slice(0, received.flat().findIndex((m) => m.type === 'cancel'))
+    // Ten intervals passed: the hello blocked in the socket, and at most one more waiting, not ten.
+    const messages = received.flat()
+    const beforeCancels = messages.slice(0, messages.findIndex((m) => m.type === 'cancel'))
     expect(beforeCancels.length).toBeLessThanOrEqual(2)
     for (const m of beforeCancels) expect(m).toEqual({ type: 'hello', serverId: 'srv-1', bootId: 'boot-a' })
-    expect(log).toEqual([])
+    const untilLastCancel = messages.slice(0, messages.findLastIndex((m) => m.type === 'cancel'))
+    expect(untilLastCancel.filter((m) => m.type === 'hello').length).toBeLessThanOrEqual(3)
+    expect(records).toEqual([])
   })
 
   it('delivers each batch in order, skips bad frames, and reports the last welcome', async () => {
     const { socket, received } = await router('tcp://127.0.0.1:*')
-    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-2', log: () => {} })
+    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-2', helloIntervalMs: 2000, requestTimeoutMs: 1000, logger: silentLogger() })
     closers.push(() => link.close())
     const batches: DispatcherMessage[][] = []
     link.onMessages((batch) => batches.push(batch))
@@ -79,8 +86,8 @@ describe('ZmqDispatcherLink', () => {
 
   it('replaces a socket that brings no welcome, with a new boot id, and sends what was waiting on the new one', async () => {
     const { socket, received } = await router('tcp://127.0.0.1:*') // a dispatcher that never answers
-    const log: string[] = []
-    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-3', bootId: 'boot-first', helloIntervalMs: 50, reconnectAfterMs: 300, log: (l) => log.push(l) })
+    const { logger, records } = capturingLogger()
+    const link = new ZmqDispatcherLink({ endpoint: socket.lastEndpoint!, serverId: 'srv-3', bootId: 'boot-first', helloIntervalMs: 50, requestTimeoutMs: 1000, reconnectAfterMs: 300, logger })
     closers.push(() => link.close())
     link.start()
     await vi.waitFor(() => expect(received.flat().some((m) => m.type === 'hello')).toBe(true), WAIT)
@@ -91,6 +98,6 @@ describe('ZmqDispatcherLink', () => {
       expect(hellos.some((m) => m.bootId === link.bootId)).toBe(true)
       expect(received.flat().some((m) => m.type === 'cancel')).toBe(true)
     }, WAIT)
-    expect(log.some((l) => /no answer from the dispatcher/.test(l))).toBe(true)
+    expect(records).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringMatching(/no answer from the dispatcher/) }))
   })
 })

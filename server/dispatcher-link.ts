@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto'
 import { Dealer } from 'zeromq'
 import { decode, dispatcherMessageSchema, encode, ProtocolError } from '../protocol/index.ts'
 import type { DispatcherMessage, PoolState, ServerMessage, WorkersReport } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 
 export interface DispatcherState {
   /** A welcome arrived recently (within a few hello intervals). */
@@ -52,13 +53,13 @@ export interface ZmqLinkOptions {
   serverId: string
   /** New per process (and per reconnection); defaults to a random UUID. */
   bootId?: string
-  /** How often hello is repeated (default 2000 ms). */
-  helloIntervalMs?: number
+  /** How often hello is repeated (config.server.helloIntervalMs). */
+  helloIntervalMs: number
   /** A socket that brought no welcome for this long is replaced by a new one (default 10 s, at least 3 hellos). */
   reconnectAfterMs?: number
-  /** How long a request (requestWorkers) waits for its reply (default 2000 ms). */
-  requestTimeoutMs?: number
-  log?: (line: string) => void
+  /** How long a request (requestWorkers) waits for its reply (config.server.dispatcherRequestTimeoutMs). */
+  requestTimeoutMs: number
+  logger: Logger
 }
 
 /** Frames per multipart message; a bigger outbox leaves in several messages. */
@@ -69,7 +70,7 @@ const MISSED_HELLOS = 3
 
 /**
  * @example
- *   const link = new ZmqDispatcherLink({ endpoint: 'tcp://127.0.0.1:5555', serverId: 'web-1' })
+ *   const link = new ZmqDispatcherLink({ endpoint: 'tcp://127.0.0.1:5555', serverId: 'web-1', helloIntervalMs: 2000, requestTimeoutMs: 2000, logger })
  *   link.onMessages((batch) => service.receive(batch))
  *   link.start()
  */
@@ -79,7 +80,7 @@ export class ZmqDispatcherLink implements DispatcherLink {
   bootId: string
   private readonly endpoint: string
   private readonly helloIntervalMs: number
-  private readonly log: (line: string) => void
+  private readonly logger: Logger
   private dealer: Dealer
   /** When the current socket was opened: a dispatcher silent since then for too long means a new socket. */
   private openedAt = 0
@@ -102,10 +103,10 @@ export class ZmqDispatcherLink implements DispatcherLink {
     this.endpoint = options.endpoint
     this.serverId = options.serverId
     this.bootId = options.bootId ?? randomUUID()
-    this.helloIntervalMs = options.helloIntervalMs ?? 2000
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 2000
+    this.helloIntervalMs = options.helloIntervalMs
+    this.requestTimeoutMs = options.requestTimeoutMs
     this.reconnectAfterMs = options.reconnectAfterMs ?? Math.max(10_000, MISSED_HELLOS * this.helloIntervalMs)
-    this.log = options.log ?? ((line) => console.warn(line))
+    this.logger = options.logger
     // immediate: messages wait in our outbox (not in a pipe to a dead peer) while no dispatcher is there.
     // linger 0: what is unsent at close is re-sent or re-derived after restart (acks, recovery).
     this.dealer = this.open()
@@ -186,7 +187,7 @@ export class ZmqDispatcherLink implements DispatcherLink {
   private reopenIfSilent(): void {
     const heard = Math.max(this.welcome?.at ?? 0, this.openedAt)
     if (this.closed || Date.now() - heard < this.reconnectAfterMs) return
-    this.log(`cellgate: no answer from the dispatcher at ${this.endpoint} for ${Date.now() - heard} ms; opening a new connection`)
+    this.logger.warn({ endpoint: this.endpoint, silentMs: Date.now() - heard }, 'no answer from the dispatcher; opening a new connection')
     const old = this.dealer
     this.bootId = randomUUID()
     this.dealer = this.open()
@@ -217,7 +218,7 @@ export class ZmqDispatcherLink implements DispatcherLink {
             if (this.closed) return
             // Replaced while this send waited: the messages go out on the new socket.
             if (dealer !== this.dealer) this.outbox.unshift(...messages)
-            else this.log(`cellgate: sending to the dispatcher failed: ${(err as Error).message}`)
+            else this.logger.warn({ err }, 'sending to the dispatcher failed')
             break
           }
         }
@@ -241,7 +242,7 @@ export class ZmqDispatcherLink implements DispatcherLink {
           } catch (err) {
             // The dispatcher is trusted; a bad frame is a bug there, not a reason to stop listening.
             if (!(err instanceof ProtocolError)) throw err
-            this.log(`cellgate: dropped a dispatcher frame: ${err.message}`)
+            this.logger.warn({ reason: err.message }, 'dropped a dispatcher frame')
           }
         }
         for (const message of batch) {
@@ -251,11 +252,11 @@ export class ZmqDispatcherLink implements DispatcherLink {
         try {
           this.handler(batch)
         } catch (err) {
-          this.log(`cellgate: handling dispatcher messages failed: ${(err as Error).stack}`)
+          this.logger.error({ err }, 'handling dispatcher messages failed')
         }
       }
     } catch (err) {
-      if (!this.closed && dealer === this.dealer) this.log(`cellgate: receiving from the dispatcher failed: ${(err as Error).message}`)
+      if (!this.closed && dealer === this.dealer) this.logger.error({ err }, 'receiving from the dispatcher failed')
     }
   }
 }

@@ -5,6 +5,7 @@
  * that also reads the store (to resume) sees nothing the store does not have.
  */
 import type { JobStatus, Output } from '../protocol/index.ts'
+import type { Logger } from '../telemetry/logger.ts'
 
 export type JobEvent =
   | { type: 'output'; output: Output }
@@ -14,12 +15,15 @@ export type JobListener = (event: JobEvent) => void
 
 /**
  * @example
+ *   const hub = new EventHub(logger)
  *   const off = hub.subscribe(jobId, (event) => { … })
  *   hub.publish(jobId, { type: 'status', status: 'running' })
  *   off()
  */
 export class EventHub {
   private readonly listeners = new Map<string, Set<JobListener>>()
+
+  constructor(private readonly logger: Logger) {}
 
   subscribe(jobId: string, listener: JobListener): () => void {
     let set = this.listeners.get(jobId)
@@ -39,7 +43,7 @@ export class EventHub {
       try {
         listener(event)
       } catch (err) {
-        console.error('cellgate: job event listener failed', err)
+        this.logger.error({ job: jobId, err }, 'a job event listener failed')
       }
     }
   }

@@ -18,6 +18,7 @@ import { Router } from 'zeromq'
 import { decode, encode, serverMessageSchema } from '../protocol/index.ts'
 import type { DispatcherMessage, MessageOf, PoolState, ServerMessage } from '../protocol/index.ts'
 import { startServer, type RunningServer } from './main.ts'
+import { silentLogger } from '../telemetry/logger.ts'
 import { readSse, tempDir, testConfig } from './test-support.ts'
 
 const POOL: PoolState = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 2, queued: 0 }
@@ -32,15 +33,7 @@ class FakeDispatcher {
 
   async bind(endpoint = 'tcp://127.0.0.1:*'): Promise<string> {
     // The port of a dispatcher closed just before is released asynchronously: try again briefly.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.router.bind(endpoint)
-        break
-      } catch (err) {
-        if (attempt === 50 || !/in use/i.test((err as Error).message)) throw err
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-    }
+    await vi.waitFor(() => this.router.bind(endpoint), { timeout: 5_000, interval: 20 })
     void this.receive()
     return this.router.lastEndpoint!
   }
@@ -81,8 +74,8 @@ let endpoint: string
 const servers: RunningServer[] = []
 
 async function start(): Promise<RunningServer> {
-  const config = testConfig(tmp.dir, { server: { id: SERVER_ID, dataDir: tmp.dir }, dispatcher: { endpoint } })
-  const server = await startServer(config, { log: () => {}, webRoot: tmp.dir, helloIntervalMs: 200 })
+  const config = testConfig(tmp.dir, { server: { id: SERVER_ID, dataDir: tmp.dir, helloIntervalMs: 200 }, dispatcher: { endpoint } })
+  const server = await startServer(config, { logger: silentLogger(), webRoot: tmp.dir })
   servers.push(server)
   return server
 }
@@ -138,7 +131,7 @@ describe('job lifecycle over ZeroMQ', () => {
     const ack = await dispatcher.next('ack', (m) => m.acks.some((a) => a.jobId === id && a.upTo === 5))
     expect(ack.acks).toEqual([{ jobId: id, upTo: 5 }])
     // The ack left after the store had everything.
-    expect(await server.jobs.store.getOutputs(id)).toHaveLength(3)
+    expect(await server.store.getOutputs(id)).toHaveLength(3)
 
     expect(await getJob(server, id)).toMatchObject({
       status: 'done',
@@ -151,6 +144,10 @@ describe('job lifecycle over ZeroMQ', () => {
     })
     const health = await fetch(`${server.url}/api/v1/health`)
     expect(await health.json()).toMatchObject({ status: 'ok', dispatcher: { connected: true, bootId: 'dispatcher-boot-1' } })
+    // The process's own metrics beside the server's, each labelled with the process.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    expect(metrics).toContain('cellgate_jobs_ended_total{status="done",process="server"} 1')
+    expect(metrics).toMatch(/^cellgate_process_cpu_seconds_total\{process="server"\} /m)
   })
 
   it('streams outputs live in order, then done, and resumes after the end with exactly what is missing', async () => {
@@ -177,9 +174,9 @@ describe('job lifecycle over ZeroMQ', () => {
     const res = await fetch(`${server.url}/api/v1/cells/${id}/events`, { signal: abort.signal })
     const reader = res.body!.getReader()
     await reader.read()
-    expect(server.jobs.hub.size).toBe(1)
+    expect(server.hub.size).toBe(1)
     abort.abort()
-    await vi.waitFor(() => expect(server.jobs.hub.size).toBe(0), WAIT)
+    await vi.waitFor(() => expect(server.hub.size).toBe(0), WAIT)
   })
 
   it('ignores a late started or output after the end, and still acks it', async () => {
@@ -247,7 +244,7 @@ describe('job lifecycle over ZeroMQ', () => {
     await dispatcher.next('ack', (m) => m.acks.some((a) => a.jobId === queued))
     const seen = dispatcher.received.length
     await dispatcher.next('hello', () => true, seen)
-    await server.jobs.idle()
+    await server.services.jobs.idle()
     expect((await getJob(server, queued)).status).toBe('running')
   })
 })

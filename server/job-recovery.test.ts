@@ -3,9 +3,9 @@
  * stays queued or running forever.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { recoverAfterBoot, sweepStaleJobs } from './job-recovery.ts'
-import { inProcessServer, type InProcessServer } from './test-support.ts'
+import { inProcessServer, TEST_CALLER, type InProcessServer } from './test-support.ts'
 
+const POOL = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 1, queued: 0 }
 let s: InProcessServer
 
 beforeEach(async () => {
@@ -16,7 +16,7 @@ afterEach(async () => {
 })
 
 async function startedJob(bootId: string): Promise<string> {
-  const job = await s.jobs.submit({ code: 'x', timeoutMs: 2_000 })
+  const job = await s.jobs.submit(TEST_CALLER, { code: 'x', timeoutMs: 2_000 })
   s.link.deliver([{ type: 'started', jobId: job.id, msgSeq: 1, bootId, sandboxId: 'sb' }])
   await s.jobs.idle()
   return job.id
@@ -24,23 +24,23 @@ async function startedJob(bootId: string): Promise<string> {
 
 describe('recoverAfterBoot', () => {
   it('re-submits queued jobs oldest first and loses running jobs of other boots only', async () => {
-    const a = await s.jobs.submit({ code: 'a' })
-    const b = await s.jobs.submit({ code: 'b' })
+    const a = await s.jobs.submit(TEST_CALLER, { code: 'a' })
+    const b = await s.jobs.submit(TEST_CALLER, { code: 'b' })
     const old = await startedJob('boot-1')
     const current = await startedJob('boot-2')
     s.link.sent.length = 0
-    await recoverAfterBoot(s.jobs, 'boot-2')
+    s.link.deliver([{ type: 'welcome', bootId: 'boot-2', pool: POOL }])
+    await s.jobs.idle()
     expect(s.link.sent.map((m) => m.type === 'submit' && m.job.jobId)).toEqual([a.id, b.id])
     expect((await s.store.getJob(old))).toMatchObject({ status: 'lost', error: { name: 'DispatcherLost' } })
     expect((await s.store.getJob(current))?.status).toBe('running')
   })
 
   it('runs on the first welcome and on each new dispatcher boot, not on repeated welcomes', async () => {
-    const pool = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 1, queued: 0 }
-    const job = await s.jobs.submit({ code: 'a' })
+    const job = await s.jobs.submit(TEST_CALLER, { code: 'a' })
     const submitsOf = () => s.link.sent.filter((m) => m.type === 'submit' && m.job.jobId === job.id).length
     for (const bootId of ['boot-1', 'boot-1', 'boot-2']) {
-      s.link.deliver([{ type: 'welcome', bootId, pool }])
+      s.link.deliver([{ type: 'welcome', bootId, pool: POOL }])
       await s.jobs.idle()
     }
     expect(submitsOf()).toBe(1 + 2)
@@ -49,18 +49,18 @@ describe('recoverAfterBoot', () => {
 
 describe('sweepStaleJobs', () => {
   it('ends lost what waited too long in the queue or ran far past its limit, and cancels it', async () => {
-    const queued = await s.jobs.submit({ code: 'q' })
+    const queued = await s.jobs.submit(TEST_CALLER, { code: 'q' })
     const running = await startedJob('boot-1')
     const created = (await s.store.getJob(queued.id))!.createdAt
     const started = (await s.store.getJob(running))!.startedAt!
 
-    expect(await sweepStaleJobs(s.jobs, created + 1_000)).toBe(0)
+    expect(await s.jobs.sweepStale(created + 1_000)).toBe(0)
     // running: wallMs 2000 + 2 × graceMs 1000
-    expect(await sweepStaleJobs(s.jobs, started + 4_001)).toBe(1)
+    expect(await s.jobs.sweepStale(started + 4_001)).toBe(1)
     expect(await s.store.getJob(running)).toMatchObject({ status: 'lost', error: { name: 'RunTimeout' } })
     expect((await s.store.getJob(queued.id))?.status).toBe('queued')
 
-    expect(await sweepStaleJobs(s.jobs, created + 60_001)).toBe(1)
+    expect(await s.jobs.sweepStale(created + 60_001)).toBe(1)
     expect(await s.store.getJob(queued.id)).toMatchObject({ status: 'lost', error: { name: 'QueueTimeout' } })
     expect(s.link.sent).toContainEqual({ type: 'cancel', jobId: queued.id })
     expect(s.link.sent).toContainEqual({ type: 'cancel', jobId: running })

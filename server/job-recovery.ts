@@ -6,25 +6,40 @@
  * A session whose running cell is lost this way has lost its context too,
  * so it ends with the cell.
  */
+import type { Config } from '../config/schema.ts'
 import type { CellError, ServerMessage } from '../protocol/index.ts'
-import { jobSpecOf, type JobService } from './jobs.ts'
-import { expireSessions } from './sessions.ts'
-import { LIVE_STATUSES, type JobRecord, type JobUpdate } from './store/port.ts'
+import type { Logger } from '../telemetry/logger.ts'
+import type { DispatcherLink } from './dispatcher-link.ts'
+import { jobSpecOf } from './records.ts'
+import { LIVE_STATUSES, type JobRecord, type JobUpdate, type Store, type UpdateResult } from './store/port.ts'
+
+export interface RecoveryDeps {
+  store: Pick<Store, 'findJobsByStatus'>
+  link: Pick<DispatcherLink, 'send'>
+  config: Pick<Config, 'server' | 'dispatcher'>
+  /** Stores job updates and tells live subscribers (the job service's commit). */
+  commit(updates: readonly JobUpdate[]): Promise<UpdateResult[]>
+  /** Ends a session and tells the dispatcher (SessionService.endWithReason); false if it was not active. */
+  endSession(id: string, reason: string): Promise<boolean>
+}
 
 /**
  * On a dispatcher boot not seen before: queued jobs are submitted again (the
  * dispatcher ignores ids it already holds), and running jobs started by
  * another dispatcher boot end `lost`, since the process that ran them is gone.
+ *
+ * @example
+ *   await recoverAfterBoot(deps, welcome.bootId) // on the first welcome of each boot (dispatcher-inbox.ts)
  */
-export async function recoverAfterBoot(service: JobService, bootId: string): Promise<void> {
-  const live = await service.store.findJobsByStatus(LIVE_STATUSES)
+export async function recoverAfterBoot(deps: RecoveryDeps, bootId: string): Promise<void> {
+  const live = await deps.store.findJobsByStatus(LIVE_STATUSES)
   const submits: ServerMessage[] = live.filter((job) => job.status === 'queued').map((job) => ({ type: 'submit', job: jobSpecOf(job) }))
-  if (submits.length > 0) service.link.send(submits)
+  if (submits.length > 0) deps.link.send(submits)
   const orphans = live.filter((job) => job.status === 'running' && job.dispatcherBoot !== bootId)
   if (orphans.length === 0) return
   const error: CellError = { name: 'DispatcherLost', message: 'the dispatcher running this cell restarted; the cell was lost' }
-  await service.commit(orphans.map((job) => loseJob(job, error, Date.now())))
-  await endSessionsOf(service, orphans, 'the dispatcher holding this session restarted; its context was lost')
+  await deps.commit(orphans.map((job) => loseJob(job, error, Date.now())))
+  await endSessionsOf(deps, orphans, 'the dispatcher holding this session restarted; its context was lost')
 }
 
 /**
@@ -32,43 +47,47 @@ export async function recoverAfterBoot(service: JobService, bootId: string): Pro
  * job running past its wall limit plus twice the dispatcher's grace (the
  * dispatcher gets its grace to kill the sandbox, and as long again for its
  * verdict to arrive). Tells the dispatcher to drop them. Returns how many.
+ *
+ * @example
+ *   await sweepStaleJobs(deps, Date.now()) // 2: one stuck in the queue, one never heard of again
  */
-export async function sweepStaleJobs(service: JobService, now = Date.now()): Promise<number> {
-  const { server, dispatcher } = service.config
-  const live = await service.store.findJobsByStatus(LIVE_STATUSES)
+export async function sweepStaleJobs(deps: RecoveryDeps, now: number): Promise<number> {
+  const { server, dispatcher } = deps.config
+  const live = await deps.store.findJobsByStatus(LIVE_STATUSES)
   const stale = live.filter((job) => job.status === 'queued'
     ? now - job.createdAt > server.queueTimeoutMs
     : now - (job.startedAt ?? job.createdAt) > job.limits.wallMs + 2 * dispatcher.graceMs)
   if (stale.length === 0) return 0
-  const results = await service.commit(stale.map((job) => loseJob(job, staleError(job), now)))
-  service.link.send(stale.map((job) => ({ type: 'cancel', jobId: job.id })))
-  await endSessionsOf(service, stale.filter((job) => job.status === 'running'), 'a cell of this session ran far past its time limit and was lost, with the session\'s context')
+  const results = await deps.commit(stale.map((job) => loseJob(job, staleError(job), now)))
+  deps.link.send(stale.map((job) => ({ type: 'cancel', jobId: job.id })))
+  await endSessionsOf(deps, stale.filter((job) => job.status === 'running'), 'a cell of this session ran far past its time limit and was lost, with the session\'s context')
   return results.filter((r) => r.transitioned).length
 }
 
 /**
- * Runs the sweep every `intervalMs` until the returned function is called.
+ * Runs `sweep` every `intervalMs` (one run at a time) until the returned
+ * function is called.
  *
  * @example
- *   const stop = startSweep(jobs, 5_000)
+ *   const stop = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire()]), config.server.sweepIntervalMs, logger)
  */
-export function startSweep(service: JobService, intervalMs: number): () => void {
+export function startSweep(sweep: () => Promise<unknown>, intervalMs: number, logger: Logger): () => void {
   let running = false
   const timer = setInterval(() => {
     if (running) return
     running = true
-    Promise.all([sweepStaleJobs(service), expireSessions(service)])
-      .catch((err: Error) => service.log(`cellgate: sweep failed: ${err.message}`))
+    sweep()
+      .catch((err: unknown) => logger.error({ err }, 'sweep failed'))
       .finally(() => (running = false))
   }, intervalMs)
   timer.unref()
   return () => clearInterval(timer)
 }
 
-async function endSessionsOf(service: JobService, lost: readonly JobRecord[], reason: string): Promise<void> {
+async function endSessionsOf(deps: RecoveryDeps, lost: readonly JobRecord[], reason: string): Promise<void> {
   const ids = new Set(lost.flatMap((job) => (job.session ? [job.session.id] : [])))
   for (const id of ids) {
-    if (await service.store.endSession(id, Date.now(), reason)) service.link.send([{ type: 'endSession', session: id }])
+    await deps.endSession(id, reason)
   }
 }
 

@@ -1,23 +1,24 @@
 /**
- * The job service: the one place that changes jobs. Routes call submit,
- * cancel and waitForEnd; the dispatcher link feeds `receive`. Every write
- * goes store first, then the event hub (live subscribers), then the
- * dispatcher (acks), so whatever a client or the dispatcher is told is
- * already durable.
- *
- * Messages from the dispatcher are collected for one tick and stored with one
- * store.apply; one batch is in flight at a time, which keeps each job's
- * messages in order.
+ * The job service: the one place that changes jobs. Routes submit, wait,
+ * view, follow and cancel through it, each call naming its caller; the dispatcher
+ * link feeds its inbox (dispatcher-inbox.ts); the sweep asks it to end
+ * stale jobs. Every write goes store first, then the event hub (live
+ * subscribers), then the dispatcher, so whatever a client or the
+ * dispatcher is told is already durable.
  */
-import { randomFillSync } from 'node:crypto'
 import { isTerminal } from '../protocol/index.ts'
-import type { CellError, DispatcherMessage, JobSession, JobSpec, JobView, Limits } from '../protocol/index.ts'
+import type { CellError, DispatcherMessage, JobSession, JobView, Limits } from '../protocol/index.ts'
 import type { Config } from '../config/schema.ts'
+import type { Logger } from '../telemetry/logger.ts'
+import type { Caller } from './caller.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
-import { EventHub } from './event-hub.ts'
-import { planBatch } from './job-updates.ts'
-import { toJobView } from './job-view.ts'
-import { recoverAfterBoot } from './job-recovery.ts'
+import { DispatcherInbox } from './dispatcher-inbox.ts'
+import type { EventHub } from './event-hub.ts'
+import { newJobId } from './ids.ts'
+import { followJob, type JobStreamDeps, type JobStreamEvent } from './job-stream.ts'
+import { recoverAfterBoot, sweepStaleJobs, type RecoveryDeps } from './job-recovery.ts'
+import type { ServerMetrics } from './metrics.ts'
+import { jobSpecOf, toJobView } from './records.ts'
 import type { JobRecord, JobUpdate, Store, UpdateResult } from './store/port.ts'
 
 /** What a client may choose about a job; validated at the HTTP edge (cell-request.ts). */
@@ -25,114 +26,96 @@ export interface CellInput {
   code: string
   timeoutMs?: number
   memoryMb?: number
-  /** The session to run in (its id); resolved to a JobSession by sessions.ts. */
+  /** The session to run in (its id); its memory limit then applies. */
   session?: string
 }
 
-export interface JobServiceOptions {
+/** What the job service needs of sessions (SessionService). */
+export interface SessionPort {
+  /** Reserves the session's next cell: its number and the session's memory limit; throws 404/409 for a session that cannot take one. */
+  nextCell(caller: Caller, id: string): Promise<{ session: JobSession; memoryMb: number }>
+  /** Ends an active session for the given reason and tells the dispatcher; false if it was not active. */
+  endWithReason(id: string, reason: string): Promise<boolean>
+}
+
+export interface JobServiceDeps {
   store: Store
-  link: DispatcherLink
-  config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'sessions'>
-  hub?: EventHub
-  log?: (line: string) => void
+  link: Pick<DispatcherLink, 'send'>
+  hub: EventHub
+  sessions: SessionPort
+  config: Pick<Config, 'server' | 'dispatcher' | 'limits'>
+  logger: Logger
+  metrics: ServerMetrics
 }
 
 /** Until quality of service assigns priorities per key, every cell runs at the middle priority. */
 const DEFAULT_PRIORITY = 5
 
-/** Longest pause between attempts to store a batch while the store is down. */
-const STORE_RETRY_MAX_MS = 5_000
-
-/** Jobs one ack message may name (the protocol's bound). */
-const MAX_ACKS = 10_000
-
-/** Random bytes for ids, drawn in bulk: one randomFillSync per 256 ids instead of one randomBytes each. */
-const ID_BYTES = 12
-const idPool = Buffer.alloc(ID_BYTES * 256)
-let idOffset = idPool.length
-
-/** Ids are 16 url-safe characters from 96 random bits (see protocol jobIdSchema). */
-export function newJobId(): string {
-  if (idOffset === idPool.length) {
-    randomFillSync(idPool)
-    idOffset = 0
-  }
-  const id = idPool.toString('base64url', idOffset, idOffset + ID_BYTES)
-  idOffset += ID_BYTES
-  return id
-}
-
-export function jobSpecOf(job: JobRecord): JobSpec {
-  const spec: JobSpec = { jobId: job.id, code: job.code, limits: job.limits, priority: job.priority }
-  if (job.session) spec.session = job.session
-  return spec
-}
-
 /**
  * @example
- *   const jobs = new JobService({ store, link, config })
+ *   const jobs = new JobService({ store, link, hub, sessions, config, logger, metrics })
  *   link.onMessages((batch) => jobs.receive(batch))
- *   const job = await jobs.submit({ code: '1 + 1' })
+ *   const view = await jobs.submitAndWait(caller, { code: '1 + 1' })
  */
 export class JobService {
-  readonly store: Store
-  readonly link: DispatcherLink
-  readonly hub: EventHub
-  readonly config: JobServiceOptions['config']
-  readonly log: (line: string) => void
-  private pending: DispatcherMessage[] = []
-  private flushing: Promise<void> | null = null
-  private dispatcherBoot: string | null = null
+  private readonly store: Store
+  private readonly link: Pick<DispatcherLink, 'send'>
+  private readonly hub: EventHub
+  private readonly sessions: SessionPort
+  private readonly config: JobServiceDeps['config']
+  private readonly metrics: ServerMetrics
+  private readonly recovery: RecoveryDeps
+  private readonly streams: JobStreamDeps
+  private readonly inbox: DispatcherInbox
   private readonly waiters = new Set<() => void>()
   private closed = false
 
-  constructor(options: JobServiceOptions) {
-    this.store = options.store
-    this.link = options.link
-    this.config = options.config
-    this.hub = options.hub ?? new EventHub()
-    this.log = options.log ?? ((line) => console.warn(line))
+  constructor(deps: JobServiceDeps) {
+    this.store = deps.store
+    this.link = deps.link
+    this.hub = deps.hub
+    this.sessions = deps.sessions
+    this.config = deps.config
+    this.metrics = deps.metrics
+    this.streams = { store: deps.store, hub: deps.hub, pollMs: deps.config.server.streamPollMs, logger: deps.logger }
+    const commit = (updates: readonly JobUpdate[]) => this.commit(updates)
+    this.recovery = {
+      store: deps.store, link: deps.link, config: deps.config, commit,
+      endSession: (id, reason) => deps.sessions.endWithReason(id, reason),
+    }
+    this.inbox = new DispatcherInbox({
+      commit, store: deps.store, link: deps.link, logger: deps.logger, metrics: deps.metrics,
+      onNewBoot: (bootId) => recoverAfterBoot(this.recovery, bootId),
+    })
   }
 
-  /** Stores the job `queued`, then hands it to the dispatcher. `session`: the session and cell number it runs as (sessions.ts). */
-  async submit(input: Omit<CellInput, 'session'>, session: JobSession | null = null): Promise<JobRecord> {
-    const defaults = this.config.limits
-    const limits: Limits = {
-      wallMs: input.timeoutMs ?? defaults.wallMs,
-      cpuMs: defaults.cpuMs,
-      memoryMb: input.memoryMb ?? defaults.memoryMb,
-      outputBytes: defaults.outputBytes,
-    }
-    const job: JobRecord = {
-      id: newJobId(),
-      status: 'queued',
-      code: input.code,
-      owner: 'anonymous',
-      limits,
-      priority: DEFAULT_PRIORITY,
-      createdAt: Date.now(),
-      startedAt: null,
-      endedAt: null,
-      result: null,
-      error: null,
-      usage: null,
-      dispatcherBoot: null,
-      sandboxId: null,
-      session,
-    }
-    await this.store.insertJob(job)
-    this.link.send([{ type: 'submit', job: jobSpecOf(job) }])
-    return job
+  /** Stores the job `queued` and hands it to the dispatcher; answers at once, with the job as stored. */
+  async submit(caller: Caller, input: CellInput): Promise<JobView> {
+    return toJobView(await this.insert(caller, input), [])
+  }
+
+  /**
+   * Submits, then waits for the job to end, up to its wall limit plus
+   * config.server.waitGraceMs: the finished job, or the job as it is then.
+   */
+  async submitAndWait(caller: Caller, input: CellInput): Promise<JobView> {
+    const job = await this.insert(caller, input)
+    const now = await this.waitForEnd(job.id, job.limits.wallMs + this.config.server.waitGraceMs, job)
+    return this.viewOf(now ?? job)
   }
 
   /** The job as clients see it, with all its outputs; null when there is no such job. */
-  async view(id: string): Promise<JobView | null> {
+  async view(caller: Caller, id: string): Promise<JobView | null> {
     const job = await this.store.getJob(id)
     return job && this.viewOf(job)
   }
 
-  async viewOf(job: JobRecord): Promise<JobView> {
-    return toJobView(job, await this.store.getOutputs(job.id))
+  /**
+   * The job's events after output `afterSeq` until it is done or `signal`
+   * aborts (see job-stream.ts); null when there is no such job.
+   */
+  follow(caller: Caller, id: string, afterSeq: number, signal: AbortSignal): Promise<AsyncIterable<JobStreamEvent> | null> {
+    return followJob(this.streams, id, afterSeq, signal)
   }
 
   /**
@@ -140,16 +123,16 @@ export class JobService {
    * dispatcher may not even hold it); a running one ends when its sandbox
    * says so. Null when there is no such job.
    */
-  async cancel(id: string): Promise<{ job: JobRecord; alreadyEnded: boolean } | null> {
+  async cancel(caller: Caller, id: string): Promise<{ view: JobView; alreadyEnded: boolean } | null> {
     const job = await this.store.getJob(id)
     if (!job) return null
-    if (isTerminal(job.status)) return { job, alreadyEnded: true }
+    if (isTerminal(job.status)) return { view: await this.viewOf(job), alreadyEnded: true }
     if (job.status === 'queued') {
       const error: CellError = { name: 'Cancelled', message: 'the cell was cancelled before it started' }
       await this.commit([{ jobId: id, transition: { from: ['queued'], to: 'cancelled', patch: { endedAt: Date.now(), error } } }])
     }
     this.link.send([{ type: 'cancel', jobId: id }])
-    return { job: (await this.store.getJob(id)) ?? job, alreadyEnded: false }
+    return { view: await this.viewOf((await this.store.getJob(id)) ?? job), alreadyEnded: false }
   }
 
   /**
@@ -179,83 +162,77 @@ export class JobService {
     }
   }
 
-  /** Takes one batch from the dispatcher link; stored on the next tick together with whatever else arrives. */
+  /** Takes one batch from the dispatcher link (see dispatcher-inbox.ts). */
   receive(messages: readonly DispatcherMessage[]): void {
-    if (this.closed) return
-    this.pending.push(...messages)
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.flush())
-      .catch((err: Error) => this.log(`cellgate: storing dispatcher messages failed: ${err.stack}`))
+    this.inbox.receive(messages)
   }
 
   /** Resolves when every message received so far is stored, published and acked. */
-  async idle(): Promise<void> {
-    while (this.flushing) await this.flushing
+  idle(): Promise<void> {
+    return this.inbox.idle()
   }
 
-  /** Applies updates in one store call, then tells live subscribers what actually changed. */
-  async commit(updates: readonly JobUpdate[]): Promise<UpdateResult[]> {
-    const results = await this.store.apply(updates)
-    results.forEach((result, i) => {
-      for (const output of result.inserted) this.hub.publish(result.jobId, { type: 'output', output })
-      const to = updates[i]?.transition?.to
-      if (result.transitioned && to) this.hub.publish(result.jobId, { type: 'status', status: to })
-    })
-    return results
+  /** Ends `lost` the jobs nobody will finish (see job-recovery.ts); returns how many. */
+  sweepStale(now = Date.now()): Promise<number> {
+    return sweepStaleJobs(this.recovery, now)
   }
 
   /** Stops taking messages, lets the batch in flight finish and answers every waiter. */
   async close(): Promise<void> {
     this.closed = true
     for (const wake of this.waiters) wake()
-    await this.idle()
+    await this.inbox.close()
   }
 
-  private async flush(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending
-        this.pending = []
-        await this.storeBatch(batch)
-      }
-    } finally {
-      this.flushing = null
-    }
+  /** Applies updates in one store call, then tells live subscribers and the metrics what actually changed. */
+  private async commit(updates: readonly JobUpdate[]): Promise<UpdateResult[]> {
+    const results = await this.store.apply(updates)
+    results.forEach((result, i) => {
+      for (const output of result.inserted) this.hub.publish(result.jobId, { type: 'output', output })
+      const to = updates[i]?.transition?.to
+      if (!result.transitioned || !to) return
+      this.hub.publish(result.jobId, { type: 'status', status: to })
+      if (result.times) this.metrics.jobMoved(to, result.times)
+    })
+    return results
   }
 
-  private async storeBatch(batch: readonly DispatcherMessage[]): Promise<void> {
-    const plan = planBatch(batch, Date.now())
-    if (plan.updates.length > 0) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.commit(plan.updates)
-          break
-        } catch (err) {
-          this.log(`cellgate: storing ${batch.length} dispatcher messages failed (attempt ${attempt}): ${(err as Error).message}`)
-          // The store is down (health says so): keep the batch and try again until it is back, so no
-          // output is lost; what arrives meanwhile waits behind it. Unacked, it is also still held by
-          // the dispatcher, which re-sends it to this server id after a restart.
-          if (this.closed) return
-          await new Promise((resolve) => setTimeout(resolve, Math.min(STORE_RETRY_MAX_MS, 100 * 2 ** attempt)))
-        }
-      }
+  /** Stores the job `queued`, as its session's next cell if it names one, then hands it to the dispatcher. */
+  private async insert(caller: Caller, input: CellInput): Promise<JobRecord> {
+    let session: JobSession | null = null
+    let memoryMb = input.memoryMb
+    if (input.session !== undefined) ({ session, memoryMb } = await this.sessions.nextCell(caller, input.session))
+    const defaults = this.config.limits
+    const limits: Limits = {
+      wallMs: input.timeoutMs ?? defaults.wallMs,
+      cpuMs: defaults.cpuMs,
+      memoryMb: memoryMb ?? defaults.memoryMb,
+      outputBytes: defaults.outputBytes,
     }
-    const now = Date.now()
-    for (const { session, reason } of plan.sessionsEnded) {
-      // Not retried: should this be lost, the session's next cell ends `lost` with the same reason, and ends it then.
-      await this.store.endSession(session, now, reason).catch((err: Error) => this.log(`cellgate: ending session ${session} failed: ${err.message}`))
+    const job: JobRecord = {
+      id: newJobId(),
+      status: 'queued',
+      code: input.code,
+      owner: 'anonymous',
+      limits,
+      priority: DEFAULT_PRIORITY,
+      createdAt: Date.now(),
+      startedAt: null,
+      endedAt: null,
+      result: null,
+      error: null,
+      usage: null,
+      dispatcherBoot: null,
+      sandboxId: null,
+      session,
     }
-    for (let i = 0; i < plan.acks.length; i += MAX_ACKS) {
-      this.link.send([{ type: 'ack', acks: plan.acks.slice(i, i + MAX_ACKS) }])
-    }
-    if (plan.welcomeBoot !== null && plan.welcomeBoot !== this.dispatcherBoot) {
-      this.dispatcherBoot = plan.welcomeBoot
-      try {
-        await recoverAfterBoot(this, plan.welcomeBoot)
-      } catch (err) {
-        this.log(`cellgate: recovery after dispatcher boot ${plan.welcomeBoot} failed: ${(err as Error).message}`)
-        this.dispatcherBoot = null
-      }
-    }
+    await this.store.insertJob(job)
+    this.metrics.jobSubmitted()
+    this.link.send([{ type: 'submit', job: jobSpecOf(job) }])
+    return job
+  }
+
+  private async viewOf(job: JobRecord): Promise<JobView> {
+    return toJobView(job, await this.store.getOutputs(job.id))
   }
 }

@@ -7,12 +7,16 @@
 import { hostname } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import type { Hono } from 'hono'
 import type { Config } from '../config/schema.ts'
+import type { Registry } from 'prom-client'
+import { createLogger, type Logger } from '../telemetry/logger.ts'
+import { createRegistry } from '../telemetry/metrics.ts'
 import { createApp } from './app.ts'
 import { ZmqDispatcherLink, type DispatcherLink } from './dispatcher-link.ts'
+import { EventHub } from './event-hub.ts'
 import { startSweep } from './job-recovery.ts'
-import { JobService } from './jobs.ts'
+import { ServerMetrics } from './metrics.ts'
+import { createServices, type Services } from './services.ts'
 import { guardStore } from './store/guard.ts'
 import { storeFor } from './store/open-store.ts'
 import type { Store } from './store/port.ts'
@@ -24,21 +28,22 @@ export interface StartServerOptions {
   link?: DispatcherLink
   /** The built web client (default dist/web). */
   webRoot?: string
-  /** How often stale jobs are swept (default 5 s). */
-  sweepIntervalMs?: number
-  /** How often hello is sent to the dispatcher (default 2 s). */
-  helloIntervalMs?: number
-  /** How long a request to the dispatcher (GET /api/v1/workers) waits for its answer (default 2 s). */
-  requestTimeoutMs?: number
-  /** Where log lines go (default: the listening line to stdout, problems to stderr). */
-  log?: (line: string) => void
+  /** The process's logger (default: JSON lines on stdout at config.log.level); tests pass silentLogger(). */
+  logger?: Logger
+  /** The process's metrics registry (default: a new one with the process's own metrics). */
+  registry?: Registry
 }
 
 export interface RunningServer {
   url: string
   port: number
   serverId: string
-  jobs: JobService
+  services: Services
+  /** The parts the services share, for tests that look behind the API. */
+  store: Store
+  link: DispatcherLink
+  hub: EventHub
+  metrics: ServerMetrics
   close(): Promise<void>
 }
 
@@ -49,13 +54,13 @@ export interface RunningServer {
  *   await server.close()
  */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? ((line: string) => console.log(line))
+  const logger = options.logger ?? createLogger('server', config.log)
   const store = guardStore(options.store ?? storeFor(config))
   await store.open()
 
   // The server id may need the port, which is only known once listening (port 0);
   // until the app exists (within the same tick) requests get a 503.
-  const ready: { app?: Hono } = {}
+  const ready: { app?: ReturnType<typeof createApp> } = {}
   const http = serve({
     fetch: (request, env) => ready.app ? ready.app.fetch(request, env) : new Response('starting', { status: 503 }),
     port: config.server.port,
@@ -76,19 +81,21 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const link = options.link ?? new ZmqDispatcherLink({
     endpoint: config.dispatcher.endpoint,
     serverId,
-    helloIntervalMs: options.helloIntervalMs,
-    requestTimeoutMs: options.requestTimeoutMs,
-    log: options.log,
+    helloIntervalMs: config.server.helloIntervalMs,
+    requestTimeoutMs: config.server.dispatcherRequestTimeoutMs,
+    logger: logger.child({ component: 'dispatcher-link' }),
   })
-  const jobs = new JobService({ store, link, config, log: options.log })
-  link.onMessages((batch) => jobs.receive(batch))
-  ready.app = createApp({ jobs, webRoot: options.webRoot, debug: config.server.debug, pollMs: config.server.streamPollMs, corsOrigins: config.server.corsOrigins })
+  const hub = new EventHub(logger.child({ component: 'events' }))
+  const metrics = new ServerMetrics(options.registry ?? createRegistry('server'), link)
+  const services = createServices({ store, link, hub, config, logger, metrics })
+  const { jobs, sessions } = services
+  ready.app = createApp({ services, server: config.server, logger, metrics, webRoot: options.webRoot })
   link.start()
-  const stopSweep = startSweep(jobs, options.sweepIntervalMs ?? 5_000)
+  const stopSweep = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire()]), config.server.sweepIntervalMs, logger.child({ component: 'sweep' }))
 
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`
-  log(`cellgate server listening on ${url} (server id ${serverId}, dispatcher ${config.dispatcher.endpoint})`)
+  logger.info({ url, serverId, dispatcher: config.dispatcher.endpoint }, `cellgate server listening on ${url} (server id ${serverId}, dispatcher ${config.dispatcher.endpoint})`)
 
   let closing: Promise<void> | undefined
   const close = () => (closing ??= (async () => {
@@ -101,7 +108,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     await jobs.close()
     await link.close()
     await store.close()
+    logger.flush()
   })())
 
-  return { url, port, serverId, jobs, close }
+  return { url, port, serverId, services, store, link, hub, metrics, close }
 }

@@ -1,46 +1,62 @@
 /**
  * The session service: creates sessions (within the per-client limit),
  * numbers the cells sent to them, ends them (on DELETE, when idle, when too
- * old), and shows them to clients. Routes call it; the sweep calls
- * `expireSessions`. The dispatcher pins each session to a sandbox and tells
- * the job service when a session's context is lost (jobs.ts stores that).
+ * old, when their context is lost), and shows them to clients. Routes call
+ * it with their caller; the job service asks it for a cell's place in its
+ * session; the sweep calls `expire`. The dispatcher pins each session to a
+ * sandbox and tells the server when a session's context is lost
+ * (dispatcher-inbox.ts stores that).
  *
  * Expiry is also checked whenever a session is read or used, so a client
  * never uses a session past its time, whatever the sweep interval.
  */
-import type { SessionsConfig } from '../config/schema.ts'
+import type { Config, SessionsConfig } from '../config/schema.ts'
 import { API_BASE, type JobSession, type SessionRequest, type SessionView } from '../protocol/index.ts'
+import type { Caller } from './caller.ts'
+import type { DispatcherLink } from './dispatcher-link.ts'
 import { ApiError } from './errors.ts'
-import { newJobId, type JobService } from './jobs.ts'
-import type { SessionRecord } from './store/port.ts'
+import { newSessionId } from './ids.ts'
+import { toSessionView } from './records.ts'
+import type { SessionRecord, Store } from './store/port.ts'
 
-export const ENDED_BY_CLIENT = 'the session was ended by its client (DELETE)'
+export interface SessionServiceDeps {
+  store: Store
+  link: Pick<DispatcherLink, 'send'>
+  /** The session timeouts and per-client limit; limits.memoryMb is a session's memory unless it asks for its own. */
+  config: Pick<Config, 'sessions' | 'limits'>
+}
+
+const ENDED_BY_CLIENT = 'the session was ended by its client (DELETE)'
 
 /** Sessions ended per sweep at most; the rest wait for the next one. */
 const EXPIRE_BATCH = 1000
 
-export function sessionLinks(id: string): SessionView['links'] {
-  return { self: `${API_BASE}/sessions/${id}`, cells: `${API_BASE}/cells` }
-}
-
 /**
  * @example
- *   const sessions = new SessionService(jobs)
- *   const s = await sessions.create('127.0.0.1')
- *   const { session, memoryMb } = await sessions.nextCell(s.id) // { id, cell: 1 }
+ *   const sessions = new SessionService({ store, link, config })
+ *   const view = await sessions.create(caller)
+ *   const { session, memoryMb } = await sessions.nextCell(caller, view.id) // { id, cell: 1 }
  */
 export class SessionService {
-  constructor(readonly jobs: JobService) {}
+  private readonly store: Store
+  private readonly link: Pick<DispatcherLink, 'send'>
+  private readonly config: SessionServiceDeps['config']
 
-  /** Throws 429 too_many_sessions when the client already has config.sessions.maxPerClient active sessions. */
-  async create(client: string, input: SessionRequest = {}): Promise<SessionRecord> {
-    const { sessions, limits } = this.jobs.config
+  constructor(deps: SessionServiceDeps) {
+    this.store = deps.store
+    this.link = deps.link
+    this.config = deps.config
+  }
+
+  /** Throws 429 too_many_sessions when the caller already has config.sessions.maxPerClient active sessions. */
+  async create(caller: Caller, input: SessionRequest = {}): Promise<SessionView> {
+    const { sessions, limits } = this.config
     const now = Date.now()
     const session: SessionRecord = {
-      id: newJobId(),
+      id: newSessionId(),
       status: 'active',
       owner: 'anonymous',
-      client,
+      client: caller.client,
       memoryMb: input.memoryMb ?? limits.memoryMb,
       createdAt: now,
       lastUsedAt: now,
@@ -49,37 +65,25 @@ export class SessionService {
       cells: 0,
     }
     // Sessions past their time still count as active until ended: end those first.
-    await expireSessions(this.jobs, now)
-    if (!(await this.jobs.store.insertSession(session, sessions.maxPerClient))) {
+    await this.expire(now)
+    if (!(await this.store.insertSession(session, sessions.maxPerClient))) {
       throw new ApiError('too_many_sessions', `this client already has ${sessions.maxPerClient} active sessions, the most it may have; end one (DELETE ${API_BASE}/sessions/:id) or wait for one to expire`)
     }
-    return session
+    return this.view(session)
   }
 
-  /** The session as it is now (ended first if its time is up); null when there is no such session. */
-  async get(id: string): Promise<SessionRecord | null> {
-    const session = await this.jobs.store.getSession(id)
-    if (!session || session.status !== 'active') return session
-    const reason = expiryReason(this.jobs.config.sessions, session, Date.now())
-    if (reason === null) return session
-    await this.end(id, reason)
-    return this.jobs.store.getSession(id)
+  /** The session as it is now; null when there is no such session. */
+  async get(caller: Caller, id: string): Promise<SessionView | null> {
+    const session = await this.current(id)
+    return session && this.view(session)
   }
 
-  async view(session: SessionRecord): Promise<SessionView> {
-    const iso = (ms: number) => new Date(ms).toISOString()
-    return {
-      id: session.id,
-      status: session.status,
-      endReason: session.endReason,
-      createdAt: iso(session.createdAt),
-      lastUsedAt: iso(session.lastUsedAt),
-      expiresAt: session.status === 'active' ? iso(this.expiresAt(session)) : null,
-      endedAt: session.endedAt === null ? null : iso(session.endedAt),
-      memoryMb: session.memoryMb,
-      cells: await this.jobs.store.getSessionCells(session.id),
-      links: sessionLinks(session.id),
-    }
+  /** Ends the session at its client's request; the session as it is then (also when it had ended before), null when there is none. */
+  async end(caller: Caller, id: string): Promise<SessionView | null> {
+    const session = await this.current(id)
+    if (!session) return null
+    if (session.status === 'active') await this.endWithReason(id, ENDED_BY_CLIENT)
+    return this.view((await this.store.getSession(id)) ?? session)
   }
 
   /**
@@ -87,24 +91,50 @@ export class SessionService {
    * runs with. 404 when there is no such session, 409 session_ended (with
    * the reason) when it has ended.
    */
-  async nextCell(id: string): Promise<{ session: JobSession; memoryMb: number }> {
-    const current = await this.get(id)
+  async nextCell(caller: Caller, id: string): Promise<{ session: JobSession; memoryMb: number }> {
+    const current = await this.current(id)
     if (!current) throw notFound(id)
-    const used = current.status === 'active' ? await this.jobs.store.useSession(id, Date.now()) : null
-    if (!used) throw ended((await this.jobs.store.getSession(id)) ?? current)
+    const used = current.status === 'active' ? await this.store.useSession(id, Date.now()) : null
+    if (!used) throw ended((await this.store.getSession(id)) ?? current)
     return { session: { id, cell: used.cells }, memoryMb: used.memoryMb }
   }
 
   /** Ends an active session and tells the dispatcher to drop it; false if it was not active. */
-  async end(id: string, reason: string): Promise<boolean> {
-    const changed = await this.jobs.store.endSession(id, Date.now(), reason)
-    if (changed) this.jobs.link.send([{ type: 'endSession', session: id }])
+  async endWithReason(id: string, reason: string): Promise<boolean> {
+    const changed = await this.store.endSession(id, Date.now(), reason)
+    if (changed) this.link.send([{ type: 'endSession', session: id }])
     return changed
   }
 
-  private expiresAt(session: SessionRecord): number {
-    const { idleMs, maxLifeMs } = this.jobs.config.sessions
-    return Math.min(session.lastUsedAt + idleMs, session.createdAt + maxLifeMs)
+  /**
+   * Ends every active session past its idle timeout or maximum lifespan, and
+   * tells the dispatcher to drop them. Returns how many it ended.
+   */
+  async expire(now = Date.now()): Promise<number> {
+    const { idleMs, maxLifeMs } = this.config.sessions
+    const expired = await this.store.findExpiredSessions(now - idleMs, now - maxLifeMs, EXPIRE_BATCH)
+    let count = 0
+    for (const session of expired) {
+      if (await this.store.endSession(session.id, now, expiryReason(this.config.sessions, session, now)!)) count++
+    }
+    if (expired.length > 0) this.link.send(expired.map((s) => ({ type: 'endSession', session: s.id })))
+    return count
+  }
+
+  /** The stored session, ended first if its time is up. */
+  private async current(id: string): Promise<SessionRecord | null> {
+    const session = await this.store.getSession(id)
+    if (!session || session.status !== 'active') return session
+    const reason = expiryReason(this.config.sessions, session, Date.now())
+    if (reason === null) return session
+    await this.endWithReason(id, reason)
+    return this.store.getSession(id)
+  }
+
+  private async view(session: SessionRecord): Promise<SessionView> {
+    const { idleMs, maxLifeMs } = this.config.sessions
+    const expiresAt = Math.min(session.lastUsedAt + idleMs, session.createdAt + maxLifeMs)
+    return toSessionView(session, await this.store.getSessionCells(session.id), expiresAt)
   }
 }
 
@@ -115,21 +145,7 @@ function expiryReason({ idleMs, maxLifeMs }: SessionsConfig, session: SessionRec
   return null
 }
 
-/**
- * Ends every active session past its idle timeout or maximum lifespan, and
- * tells the dispatcher to drop them. Returns how many it ended.
- */
-export async function expireSessions(jobs: JobService, now = Date.now()): Promise<number> {
-  const { idleMs, maxLifeMs } = jobs.config.sessions
-  const expired = await jobs.store.findExpiredSessions(now - idleMs, now - maxLifeMs, EXPIRE_BATCH)
-  let count = 0
-  for (const session of expired) {
-    if (await jobs.store.endSession(session.id, now, expiryReason(jobs.config.sessions, session, now)!)) count++
-  }
-  if (expired.length > 0) jobs.link.send(expired.map((s) => ({ type: 'endSession', session: s.id })))
-  return count
-}
-
+/** @example throw notFound(id) // 404 not_found: no session with id "…" */
 export function notFound(id: string): ApiError {
   return new ApiError('not_found', `no session with id ${JSON.stringify(id.slice(0, 80))}`)
 }

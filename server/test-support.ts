@@ -1,18 +1,25 @@
 /**
  * Helpers shared by the server's tests: a config with a temporary data
- * directory, a dispatcher link without sockets for in-process route tests,
- * and a reader of Server-Sent Events responses.
+ * directory, a logger whose records a test can read, a dispatcher link
+ * without sockets for in-process route tests, and a reader of Server-Sent
+ * Events responses.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { configSchema, type Config } from '../config/schema.ts'
+import { createLogger, silentLogger, type Logger } from '../telemetry/logger.ts'
 import type { DispatcherMessage, PoolState, ServerMessage, WorkersReport } from '../protocol/index.ts'
 import { createParser } from 'eventsource-parser'
-import type { Hono } from 'hono'
+import { Registry } from 'prom-client'
 import { createApp, type AppOptions } from './app.ts'
+import type { Caller } from './caller.ts'
 import type { DispatcherLink, DispatcherState } from './dispatcher-link.ts'
-import { JobService } from './jobs.ts'
+import { EventHub } from './event-hub.ts'
+import type { JobService } from './jobs.ts'
+import { ServerMetrics } from './metrics.ts'
+import { createServices, type Services } from './services.ts'
+import type { SessionService } from './sessions.ts'
 import { guardStore } from './store/guard.ts'
 import { SqliteStore } from './store/sqlite.ts'
 
@@ -30,6 +37,26 @@ export function testConfig(dataDir: string, overrides: { server?: object; dispat
     limits: { ...overrides.limits },
     sessions: { ...overrides.sessions },
   })
+}
+
+/** Who calls services in tests that call them directly. */
+export const TEST_CALLER: Caller = { client: '127.0.0.1' }
+
+/** One record as pino wrote it: its fields, `level` as a number, `msg`. */
+export type LogRecord = Record<string, unknown> & { level: number; msg: string }
+
+/**
+ * A logger (at debug) that keeps every record it writes, for tests that
+ * check what was logged.
+ *
+ * @example
+ *   const { logger, records } = capturingLogger()
+ *   logger.warn({ job: 'a' }, 'oops') // records: [{ level: 40, job: 'a', msg: 'oops', … }]
+ */
+export function capturingLogger(): { logger: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = []
+  const logger = createLogger('test', { level: 'debug' }, { write: (line: string) => void records.push(JSON.parse(line) as LogRecord) })
+  return { logger, records }
 }
 
 /**
@@ -66,8 +93,14 @@ export class RecordingLink implements DispatcherLink {
 }
 
 export interface InProcessServer {
-  app: Hono
+  app: ReturnType<typeof createApp>
+  services: Services
+  /** services.jobs and services.sessions, which most tests call. */
   jobs: JobService
+  sessions: SessionService
+  hub: EventHub
+  /** Its registry holds the server's metrics only (no process metrics). */
+  metrics: ServerMetrics
   link: RecordingLink
   store: SqliteStore
   config: Config
@@ -87,13 +120,15 @@ export async function inProcessServer(
   const store = new SqliteStore(join(tmp.dir, 'data'))
   await store.open()
   const link = new RecordingLink()
-  const jobs = new JobService({ store: guardStore(store), link, config, log: () => {} })
-  link.onMessages((batch) => jobs.receive(batch))
-  const app = createApp({ jobs, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
+  const logger = appOptions.logger ?? silentLogger()
+  const hub = new EventHub(logger)
+  const metrics = new ServerMetrics(new Registry(), link)
+  const services = createServices({ store: guardStore(store), link, hub, config, logger, metrics })
+  const app = createApp({ services, server: config.server, logger, metrics, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
   return {
-    app, jobs, link, store, config,
+    app, services, jobs: services.jobs, sessions: services.sessions, hub, metrics, link, store, config,
     close: async () => {
-      await jobs.close()
+      await services.jobs.close()
       await store.close()
       tmp.remove()
     },

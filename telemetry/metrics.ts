@@ -34,8 +34,8 @@ export async function metricValue(registry: Registry, series: string, labels: Re
   const name = registry.getSingleMetric(series) ? series : series.replace(/_(count|sum|bucket)$/, '')
   const metric = registry.getSingleMetric(name)
   if (!metric) throw new Error(`no metric ${series}`)
-  const { values } = await metric.get()
-  // A histogram's values carry the series name (`_count`, `_bucket`…); prom-client's type for get() leaves it out.
-  const match = values.find((v) => ((v as { metricName?: string }).metricName ?? name) === series && Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+  // Histograms name each value (`_bucket`, `_sum`, `_count`); prom-client's type for get() leaves metricName out.
+  const values = (await metric.get()).values as { value: number; labels: Record<string, unknown>; metricName?: string }[]
+  const match = values.find((v) => (v.metricName ?? name) === series && Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
   return match?.value ?? 0
 }

@@ -122,13 +122,13 @@ describeWith(sshdMissing(), 'ssh pool on loopback', () => {
     writeFileSync(configPath, JSON.stringify({ server: { host: '127.0.0.1', port: 0, dataDir }, dispatcher: { endpoint: pool.dispatcher.endpoints.server } }), { mode: 0o644 })
     let server: RunningServer | undefined
     try {
-      server = await startServer(loadConfig({ CELLGATE_CONFIG: configPath }), { log: () => {}, webRoot: tmp.dir })
+      server = await startServer(loadConfig({ CELLGATE_CONFIG: configPath }), { logger: silentLogger(), webRoot: tmp.dir })
       const res = await fetch(`${server.url}/api/v1/cells?wait=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: '6 * 7' }) })
       const job = (await res.json()) as { id: string; status: string; result: { text: string } }
       expect(job).toMatchObject({ status: 'done', result: { text: '42' } })
 
       // The process that ran it belongs to the untrusted account.
-      const record = await server.jobs.store.getJob(job.id)
+      const record = await server.store.getJob(job.id)
       const sandbox = pool.dispatcher.pool.get(record!.sandboxId!)!
       expect(sandbox.handle.host).toBe(sshd.target)
       const uid = Number(execFileSync('id', ['-u', SANDBOX_USER], { encoding: 'utf8' }))

@@ -5,149 +5,70 @@
  *   event: status   data {status}            on connect and on each change
  *   event: output   id <seq>, data {seq, stream, mime, data}
  *   event: done     data = the whole job     then the stream closes
- *   : ping                                   every 15 s, so proxies keep it open
+ *   : ping                                   every streamHeartbeatMs, so proxies keep it open
  *
- * Resuming (Last-Event-ID header or ?lastEventId=, the last output seq the
- * client has): subscribe to the hub first, then read the store after that
- * seq, then go live, skipping any seq already sent. What is stored before the
- * subscription is in the read, what is stored after it arrives live, so
- * nothing is missed or doubled, whichever process stored it and whenever.
- *
- * Live events come from this process's hub for the jobs it submitted. A job
- * submitted through another web instance (several instances share a MongoDB
- * store) reaches this one only through the store, so while the job runs the
- * stream also reads the store every `pollMs`; seqs already sent are skipped.
+ * Resuming: the Last-Event-ID header (EventSource sends it on reconnect) or
+ * ?lastEventId=, the last output seq the client has; it then gets exactly
+ * the outputs after it, however the job ran (job-stream.ts says how). This
+ * route only turns that iterable into frames.
  */
 import { Hono, type Context } from 'hono'
-import { isTerminal, type JobStatus, type Output } from '../../protocol/index.ts'
+import { streamSSE, type SSEMessage } from 'hono/streaming'
+import type { AppEnv } from '../caller.ts'
 import { ApiError } from '../errors.ts'
-import type { JobEvent } from '../event-hub.ts'
 import type { JobService } from '../jobs.ts'
+import type { JobStreamEvent } from '../job-stream.ts'
+import type { ServerMetrics } from '../metrics.ts'
 import { cellId, notFound } from './cells.ts'
 
 export interface CellEventOptions {
-  /** Interval of comment lines that keep idle connections open (default 15 s). */
-  heartbeatMs?: number
-  /** How often a running job's outputs and status are read from the store (default 500 ms). */
-  pollMs?: number
+  /** Interval of the comment lines that keep idle connections open (config.server.streamHeartbeatMs). */
+  heartbeatMs: number
+  /** Counts the streams open. */
+  metrics: Pick<ServerMetrics, 'streamOpened'>
 }
 
 /**
  * @example
- *   app.route('/api/v1/cells', cellEventRoutes(jobs))
+ *   app.route('/api/v1/cells', cellEventRoutes(jobs, { heartbeatMs: config.server.streamHeartbeatMs, metrics }))
  */
-export function cellEventRoutes(jobs: JobService, options: CellEventOptions = {}): Hono {
-  const heartbeatMs = options.heartbeatMs ?? 15_000
-  const pollMs = options.pollMs ?? 500
-  const app = new Hono()
+export function cellEventRoutes(jobs: JobService, { heartbeatMs, metrics }: CellEventOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
 
   app.get('/:id/events', async (c) => {
     const id = cellId(c.req.param('id'))
     const after = lastEventId(c)
-    const early: JobEvent[] = []
-    let deliver: (event: JobEvent) => void = (event) => early.push(event)
-    const off = jobs.hub.subscribe(id, (event) => deliver(event))
-    const job = await jobs.store.getJob(id).catch((err: unknown) => {
-      off()
-      throw err
-    })
-    if (!job) {
-      off()
-      throw notFound(id)
-    }
-
-    const encoder = new TextEncoder()
-    let controller!: ReadableStreamDefaultController<Uint8Array>
-    let closed = false
-    let ending = false
-    let lastSeq = after
-    let lastStatus: JobStatus | null = null
-    const heartbeat = setInterval(() => write(': ping\n\n'), heartbeatMs)
-    let polling = false
-    const poll = setInterval(() => {
-      if (polling || ending) return
-      polling = true
-      readStore().catch(fail).finally(() => (polling = false))
-    }, pollMs)
-
-    function write(text: string): void {
-      if (!closed) controller.enqueue(encoder.encode(text))
-    }
-    function close(): void {
-      if (closed) return
-      closed = true
-      off()
-      clearInterval(heartbeat)
-      clearInterval(poll)
-      c.req.raw.signal.removeEventListener('abort', close)
-    }
-    function status(next: JobStatus): void {
-      // A store read may return what the hub has already moved past; status only moves forward.
-      if (next === lastStatus || (next === 'queued' && lastStatus !== null)) return
-      lastStatus = next
-      write(`event: status\ndata: ${JSON.stringify({ status: next })}\n\n`)
-      if (isTerminal(next)) void end()
-    }
-    function output(o: Output): void {
-      if (o.seq <= lastSeq || ending) return
-      lastSeq = o.seq
-      write(`event: output\nid: ${o.seq}\ndata: ${JSON.stringify(o)}\n\n`)
-    }
-    function handle(event: JobEvent): void {
-      if (event.type === 'output') output(event.output)
-      else status(event.status)
-    }
-    async function end(): Promise<void> {
-      if (ending) return
-      ending = true
+    const abort = new AbortController()
+    const events = await jobs.follow(c.var.caller, id, after, abort.signal)
+    if (!events) throw notFound(id)
+    c.req.raw.signal.addEventListener('abort', () => abort.abort(), { once: true })
+    c.header('X-Accel-Buffering', 'no')
+    const response = streamSSE(c, async (stream) => {
+      stream.onAbort(() => abort.abort())
+      const heartbeat = setInterval(() => void stream.write(': ping\n\n'), heartbeatMs)
+      const closed = metrics.streamOpened()
       try {
-        const view = await jobs.view(id)
-        write(`event: done\ndata: ${JSON.stringify(view)}\n\n`)
-      } catch (err) {
-        console.error(`cellgate: event stream of ${id} failed`, err)
+        for await (const event of events) await stream.writeSSE(frame(event))
+      } finally {
+        closed()
+        clearInterval(heartbeat)
+        abort.abort()
       }
-      if (!closed) controller.close()
-      close()
-    }
-    /** The job's status first, then its outputs: the store writes outputs before the status that ends them. */
-    async function readStore(): Promise<void> {
-      const now = await jobs.store.getJob(id)
-      for (const o of await jobs.store.getOutputs(id, lastSeq)) output(o)
-      if (now) status(now.status)
-    }
-    function fail(err: unknown): void {
-      console.error(`cellgate: event stream of ${id} failed`, err)
-      if (!closed) controller.close()
-      close()
-    }
-    async function start(): Promise<void> {
-      const stored = await jobs.store.getOutputs(id, after)
-      // The job's status as read, then what the store had, then what arrived meanwhile, then live.
-      const initial = job!.status
-      lastStatus = initial
-      write(`event: status\ndata: ${JSON.stringify({ status: initial })}\n\n`)
-      for (const o of stored) output(o)
-      deliver = handle
-      for (const event of early.splice(0)) handle(event)
-      if (isTerminal(initial)) await end()
-    }
-
-    const body = new ReadableStream<Uint8Array>({
-      start(ctrl) {
-        controller = ctrl
-        start().catch(fail)
-      },
-      cancel: close,
     })
-    c.req.raw.signal.addEventListener('abort', close)
-    return c.body(body, 200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      'X-Accel-Buffering': 'no',
-    })
+    // streamSSE sets plain no-cache; no-transform also keeps proxies from compressing (and so buffering) the stream.
+    response.headers.set('Cache-Control', 'no-cache, no-transform')
+    return response
   })
 
   return app
+}
+
+function frame(event: JobStreamEvent): SSEMessage {
+  switch (event.type) {
+    case 'status': return { event: 'status', data: JSON.stringify({ status: event.status }) }
+    case 'output': return { event: 'output', id: String(event.output.seq), data: JSON.stringify(event.output) }
+    case 'done': return { event: 'done', data: JSON.stringify(event.job) }
+  }
 }
 
 /** The last output seq the client has: Last-Event-ID header (set by EventSource on reconnect) or ?lastEventId=. */

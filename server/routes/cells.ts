@@ -15,12 +15,11 @@
  */
 import { Hono } from 'hono'
 import { cellRequestSchema, isTerminal, jobIdSchema } from '../../protocol/index.ts'
+import type { AppEnv } from '../caller.ts'
 import { checkCellRequest } from '../cell-request.ts'
 import { ApiError } from '../errors.ts'
-import { jobLinks } from '../job-view.ts'
 import type { JobService } from '../jobs.ts'
 import { readJsonBody } from '../request-body.ts'
-import type { SessionService } from '../sessions.ts'
 
 /** Parses a cell id from the path; anything that cannot be an id is simply not found. */
 export function cellId(raw: string): string {
@@ -36,40 +35,34 @@ export function notFound(id: string): ApiError {
  * @example
  *   app.route('/api/v1/cells', cellRoutes(jobs))
  */
-export function cellRoutes(jobs: JobService, sessions: SessionService): Hono {
-  const app = new Hono()
+export function cellRoutes(jobs: JobService): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
 
   app.post('/', async (c) => {
-    const { session: sessionId, ...input } = checkCellRequest(await readJsonBody(c, cellRequestSchema))
-    let job
-    if (sessionId === undefined) {
-      job = await jobs.submit(input)
-    } else {
-      if (input.memoryMb !== undefined) throw new ApiError('validation_failed', 'memoryMb: a session\'s cells all run with the memoryMb given when the session was created')
-      const { session, memoryMb } = await sessions.nextCell(sessionId)
-      job = await jobs.submit({ ...input, memoryMb }, session)
-    }
-    const links = jobLinks(job.id)
-    c.header('Location', links.self)
+    const input = checkCellRequest(await readJsonBody(c, cellRequestSchema))
     const wait = c.req.query('wait')
-    if (wait !== 'true' && wait !== '1') return c.json({ id: job.id, status: job.status, links }, 202)
-    const now = await jobs.waitForEnd(job.id, job.limits.wallMs + jobs.config.server.waitGraceMs, job)
-    const view = await jobs.viewOf(now ?? job)
-    return c.json(view, isTerminal(view.status) ? 200 : 202)
+    if (wait === 'true' || wait === '1') {
+      const view = await jobs.submitAndWait(c.var.caller, input)
+      c.header('Location', view.links.self)
+      return c.json(view, isTerminal(view.status) ? 200 : 202)
+    }
+    const { id, status, links } = await jobs.submit(c.var.caller, input)
+    c.header('Location', links.self)
+    return c.json({ id, status, links }, 202)
   })
 
   app.get('/:id', async (c) => {
     const id = cellId(c.req.param('id'))
-    const view = await jobs.view(id)
+    const view = await jobs.view(c.var.caller, id)
     if (!view) throw notFound(id)
     return c.json(view)
   })
 
   app.post('/:id/cancel', async (c) => {
     const id = cellId(c.req.param('id'))
-    const outcome = await jobs.cancel(id)
+    const outcome = await jobs.cancel(c.var.caller, id)
     if (!outcome) throw notFound(id)
-    return c.json(await jobs.viewOf(outcome.job), outcome.alreadyEnded ? 200 : 202)
+    return c.json(outcome.view, outcome.alreadyEnded ? 200 : 202)
   })
 
   return app

@@ -7,62 +7,50 @@
  *
  * A notebook is a document the browser owns: its code and, per cell, what
  * its last run showed (outputs, result, error), so its link shows them
- * without running anything. Its id is the permalink: 12 url-safe characters
- * from 72 random bits, not guessable, not listed anywhere.
+ * without running anything. Its id is the permalink (see ids.ts).
  */
-import { randomBytes } from 'node:crypto'
 import { Hono } from 'hono'
-import { API_BASE, notebookIdSchema, notebookRequestSchema, type NotebookView } from '../../protocol/index.ts'
+import { notebookIdSchema, notebookRequestSchema } from '../../protocol/index.ts'
+import type { AppEnv } from '../caller.ts'
 import { ApiError } from '../errors.ts'
+import type { NotebookService } from '../notebooks.ts'
 import { readJsonBody } from '../request-body.ts'
-import type { NotebookRecord, Store } from '../store/port.ts'
-
-/** 12 url-safe characters from 72 random bits. */
-export function newNotebookId(): string {
-  return randomBytes(9).toString('base64url')
-}
-
-function view(notebook: NotebookRecord): NotebookView {
-  const id = encodeURIComponent(notebook.id)
-  return { ...notebook, links: { self: `${API_BASE}/notebooks/${id}`, page: `/notebooks/${id}` } }
-}
 
 function notFound(id: string): ApiError {
   return new ApiError('not_found', `no notebook ${JSON.stringify(id.slice(0, 100))}`)
 }
 
+/** Parses a notebook id from the path; anything that cannot be an id is simply not found. */
+function notebookId(raw: string): string {
+  if (!notebookIdSchema.safeParse(raw).success) throw notFound(raw)
+  return raw
+}
+
 /**
  * @example
- *   app.route('/api/v1/notebooks', notebookRoutes(jobs.store))
+ *   app.route('/api/v1/notebooks', notebookRoutes(notebooks))
  */
-export function notebookRoutes(store: Store): Hono {
-  const app = new Hono()
-
-  /** Reads a stored notebook by the id in the path; anything that cannot be an id is simply not found. */
-  async function stored(raw: string): Promise<NotebookRecord> {
-    const notebook = notebookIdSchema.safeParse(raw).success ? await store.getNotebook(raw) : null
-    if (!notebook) throw notFound(raw)
-    return notebook
-  }
+export function notebookRoutes(notebooks: NotebookService): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
 
   app.post('/', async (c) => {
-    const input = await readJsonBody(c, notebookRequestSchema)
-    const now = Date.now()
-    const notebook: NotebookRecord = { id: newNotebookId(), ...input, createdAt: now, updatedAt: now }
-    await store.saveNotebook(notebook)
-    const body = view(notebook)
-    c.header('Location', body.links.self)
-    return c.json(body, 201)
+    const view = await notebooks.create(c.var.caller, await readJsonBody(c, notebookRequestSchema))
+    c.header('Location', view.links.self)
+    return c.json(view, 201)
   })
 
-  app.get('/:id', async (c) => c.json(view(await stored(c.req.param('id')))))
+  app.get('/:id', async (c) => {
+    const id = notebookId(c.req.param('id'))
+    const view = await notebooks.get(c.var.caller, id)
+    if (!view) throw notFound(id)
+    return c.json(view)
+  })
 
   app.put('/:id', async (c) => {
-    const before = await stored(c.req.param('id'))
-    const input = await readJsonBody(c, notebookRequestSchema)
-    const notebook: NotebookRecord = { ...before, ...input, updatedAt: Math.max(Date.now(), before.updatedAt) }
-    await store.saveNotebook(notebook)
-    return c.json(view(notebook))
+    const id = notebookId(c.req.param('id'))
+    const view = await notebooks.save(c.var.caller, id, await readJsonBody(c, notebookRequestSchema))
+    if (!view) throw notFound(id)
+    return c.json(view)
   })
 
   return app

@@ -10,9 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { MessageOf, ServerMessage } from '../../protocol/index.ts'
-import { sweepStaleJobs } from '../job-recovery.ts'
 import type { SessionView } from '../../protocol/index.ts'
-import { expireSessions } from '../sessions.ts'
 import { inProcessServer, type InProcessServer } from '../test-support.ts'
 
 let s: InProcessServer
@@ -117,7 +115,7 @@ describe('sessions API', () => {
     const read = await newSession()
     const swept = await newSession()
     const later = Date.now() + 1_000
-    expect(await expireSessions(s.jobs, later)).toBe(2)
+    expect(await s.sessions.expire(later)).toBe(2)
     expect(endSessions().map((m) => m.type === 'endSession' && m.session).sort()).toEqual([read.id, swept.id].sort())
     expect(await sessionOf(swept.id)).toMatchObject({ status: 'ended', endReason: expect.stringMatching(/idle/) })
     expect(await errorOf(await cell(read.id))).toMatchObject({ status: 409, code: 'session_ended' })
@@ -128,7 +126,7 @@ describe('sessions API', () => {
     const { id } = await newSession()
     const res = await cell(id)
     expect(res.status).toBe(202)
-    expect(await expireSessions(s.jobs, Date.now() + 1_000)).toBe(1)
+    expect(await s.sessions.expire(Date.now() + 1_000)).toBe(1)
     expect(await sessionOf(id)).toMatchObject({ status: 'ended', endReason: expect.stringMatching(/maximum lifespan/) })
   })
 
@@ -149,7 +147,7 @@ describe('sessions API', () => {
     const { id: jobId } = (await (await cell(id, '1', { timeoutMs: 10 })).json()) as { id: string }
     s.link.deliver([{ type: 'started', jobId, msgSeq: 1, bootId: 'boot-1', sandboxId: 'sb-1' }])
     await s.jobs.idle()
-    expect(await sweepStaleJobs(s.jobs, Date.now() + 10_000)).toBe(1)
+    expect(await s.jobs.sweepStale(Date.now() + 10_000)).toBe(1)
     expect(await sessionOf(id)).toMatchObject({ status: 'ended', endReason: expect.stringMatching(/lost/) })
   })
 })

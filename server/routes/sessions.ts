@@ -9,11 +9,11 @@
  * Cells run in a session with `POST /api/v1/cells {code, session: id}`
  * (routes/cells.ts): 404 for an unknown session, 409 session_ended once ended.
  */
-import { getConnInfo } from '@hono/node-server/conninfo'
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import { sessionIdSchema, sessionRequestSchema } from '../../protocol/index.ts'
+import type { AppEnv } from '../caller.ts'
 import { readJsonBody } from '../request-body.ts'
-import { ENDED_BY_CLIENT, notFound, type SessionService } from '../sessions.ts'
+import { notFound, type SessionService } from '../sessions.ts'
 
 /** Parses a session id from the path; anything that cannot be an id is simply not found. */
 function sessionId(raw: string): string {
@@ -22,48 +22,33 @@ function sessionId(raw: string): string {
 }
 
 /**
- * Who is asking, for the per-client session limit: the peer's IP (there are
- * no keys yet). Behind a proxy every client is the proxy; per-key limits
- * will replace this.
- */
-export function clientOf(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown'
-  } catch {
-    return 'unknown' // app.request() in tests has no socket
-  }
-}
-
-/**
  * @example
- *   app.route('/api/v1/sessions', sessionRoutes(new SessionService(jobs)))
+ *   app.route('/api/v1/sessions', sessionRoutes(sessions))
  */
-export function sessionRoutes(sessions: SessionService): Hono {
-  const app = new Hono()
+export function sessionRoutes(sessions: SessionService): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
 
   app.post('/', async (c) => {
     // A body is optional: `curl -X POST …/sessions` creates one with the defaults.
     const hasBody = c.req.header('content-type') !== undefined || (c.req.header('content-length') ?? '0') !== '0'
     const input = hasBody ? await readJsonBody(c, sessionRequestSchema) : {}
-    const session = await sessions.create(clientOf(c), input)
-    const view = await sessions.view(session)
+    const view = await sessions.create(c.var.caller, input)
     c.header('Location', view.links.self)
     return c.json(view, 201)
   })
 
   app.get('/:id', async (c) => {
     const id = sessionId(c.req.param('id'))
-    const session = await sessions.get(id)
-    if (!session) throw notFound(id)
-    return c.json(await sessions.view(session))
+    const view = await sessions.get(c.var.caller, id)
+    if (!view) throw notFound(id)
+    return c.json(view)
   })
 
   app.delete('/:id', async (c) => {
     const id = sessionId(c.req.param('id'))
-    const session = await sessions.get(id)
-    if (!session) throw notFound(id)
-    if (session.status === 'active') await sessions.end(id, ENDED_BY_CLIENT)
-    return c.json(await sessions.view((await sessions.get(id)) ?? session))
+    const view = await sessions.end(c.var.caller, id)
+    if (!view) throw notFound(id)
+    return c.json(view)
   })
 
   return app

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Router } from 'zeromq'
 import { decode, encode, serverMessageSchema, type DispatcherMessage, type WorkersReport } from '../../protocol/index.ts'
 import { startServer, type RunningServer } from '../main.ts'
+import { silentLogger } from '../../telemetry/logger.ts'
 import { tempDir, testConfig } from '../test-support.ts'
 
 const POOL = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 2, queued: 0 }
@@ -51,8 +52,8 @@ async function fakeDispatcher(answer: boolean): Promise<{ endpoint: string; requ
 
 async function server(endpoint: string): Promise<RunningServer> {
   const tmp = tempDir()
-  const config = testConfig(tmp.dir, { dispatcher: { endpoint } })
-  const running = await startServer(config, { log: () => {}, webRoot: tmp.dir, helloIntervalMs: 100, requestTimeoutMs: 300 })
+  const config = testConfig(tmp.dir, { server: { helloIntervalMs: 100, dispatcherRequestTimeoutMs: 300 }, dispatcher: { endpoint } })
+  const running = await startServer(config, { logger: silentLogger(), webRoot: tmp.dir })
   closers.push(tmp.remove, running.close)
   return running
 }
@@ -66,7 +67,7 @@ describe('GET /api/v1/workers', () => {
   it("answers with the dispatcher's hosts and sandboxes", async () => {
     const dispatcher = await fakeDispatcher(true)
     const running = await server(dispatcher.endpoint)
-    await vi.waitFor(() => expect(running.jobs.link.state().connected).toBe(true), { timeout: 10_000, interval: 10 })
+    await vi.waitFor(() => expect(running.link.state().connected).toBe(true), { timeout: 10_000, interval: 10 })
     expect(await getWorkers(running)).toEqual({ status: 200, body: REPORT })
     expect(dispatcher.requests).toHaveLength(1)
   })
@@ -74,7 +75,7 @@ describe('GET /api/v1/workers', () => {
   it('is 503 unavailable when the dispatcher does not answer in time, and when it is not connected', async () => {
     const silent = await fakeDispatcher(false)
     const running = await server(silent.endpoint)
-    await vi.waitFor(() => expect(running.jobs.link.state().connected).toBe(true), { timeout: 10_000, interval: 10 })
+    await vi.waitFor(() => expect(running.link.state().connected).toBe(true), { timeout: 10_000, interval: 10 })
     const timedOut = await getWorkers(running)
     expect(silent.requests).toHaveLength(1)
     expect(timedOut).toEqual({ status: 503, body: { error: { code: 'unavailable', message: expect.stringMatching(/dispatcher/) } } })

@@ -197,9 +197,26 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       const [result] = await store.apply([
         { jobId: job.id, outputs: [out(1)], transition: { from: LIVE, to: 'error', patch: { error: { name: 'E', message: 'm' } } } },
       ])
-      expect(result).toEqual({ jobId: job.id, transitioned: true, inserted: [out(1)] })
+      expect(result).toEqual({ jobId: job.id, transitioned: true, inserted: [out(1)], times: { createdAt: job.createdAt, startedAt: null, endedAt: null } })
       expect(await store.getOutputs(job.id)).toEqual([out(1)])
       expect((await store.getJob(job.id))?.error).toEqual({ name: 'E', message: 'm' })
+    })
+
+    it('reports the times of a job whose transition applied, final after its end, also when it starts and ends in one batch', async () => {
+      const job = sampleJob()
+      const quick = sampleJob()
+      for (const j of [job, quick]) await store.insertJob(j)
+      const [started] = await store.apply([{ jobId: job.id, transition: { from: ['queued'], to: 'running', patch: { startedAt: 1_700_000_001_000 } } }])
+      expect(started?.times).toEqual({ createdAt: job.createdAt, startedAt: 1_700_000_001_000, endedAt: null })
+      const [ended, again, , quickEnd] = await store.apply([
+        { jobId: job.id, transition: { from: LIVE, to: 'done', patch: { endedAt: 1_700_000_003_000 } } },
+        { jobId: job.id, transition: { from: LIVE, to: 'lost', patch: { endedAt: 1 } } },
+        { jobId: quick.id, transition: { from: ['queued'], to: 'running', patch: { startedAt: 1_700_000_001_500 } } },
+        { jobId: quick.id, transition: { from: LIVE, to: 'error', patch: { endedAt: 1_700_000_002_500 } } },
+      ])
+      expect(ended?.times).toEqual({ createdAt: job.createdAt, startedAt: 1_700_000_001_000, endedAt: 1_700_000_003_000 })
+      expect(again).toEqual({ jobId: job.id, transitioned: false, inserted: [] })
+      expect(quickEnd?.times).toEqual({ createdAt: quick.createdAt, startedAt: 1_700_000_001_500, endedAt: 1_700_000_002_500 })
     })
 
     it('applies many updates of many jobs at once, in order', async () => {

@@ -7,11 +7,11 @@
  */
 import { MongoClient, type CommandStartedEvent } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { JobStatus, Output } from '../../protocol/index.ts'
+import type { Output } from '../../protocol/index.ts'
 import { mongoMissing, startTestMongo, type TestMongo } from '../../test/support/ferretdb.ts'
 import { describeWith } from '../../test/support/needs.ts'
 import { runStoreContract, sampleJob } from './contract.ts'
-import { MongoStore, type MongoStoreOptions } from './mongo.ts'
+import { MongoStore, type MongoStoreOptions, type StatusRead } from './mongo.ts'
 
 function out(seq: number, data = `line ${seq}\n`): Output {
   return { seq, stream: 'stdout', mime: 'text/plain', data }
@@ -141,7 +141,7 @@ describeWith(mongoMissing, 'MongoStore', () => {
         { jobId: started.id, transition: { from: ['queued'], to: 'running', patch: { sandboxId: 'other' } } },
         { jobId: ended.id, transition: { from: ['running'], to: 'cancelled' } },
       ])
-      const stale = new StaleReadStore(options, new Map([[started.id, 'queued'], [ended.id, 'running']]))
+      const stale = new StaleReadStore(options, new Map([[started.id, { ...started, status: 'queued' }], [ended.id, { ...ended, status: 'running' }]]))
       await stale.open()
       const results = await stale.apply([
         { jobId: started.id, transition: { from: ['queued'], to: 'running', patch: { sandboxId: 'mine' } } },
@@ -188,7 +188,8 @@ describeWith(mongoMissing, 'MongoStore', () => {
       await expect(store.getJob(job.id)).rejects.toThrow()
 
       await mongo.restart()
-      await until(async () => (await store.health()).ok)
+      // The driver notices a server that is back within a heartbeat or two.
+      await expect.poll(async () => (await store.health()).ok, { timeout: 15_000, interval: 250 }).toBe(true)
       expect(await store.getJob(job.id)).toEqual(job)
       const [started] = await store.apply([{ jobId: job.id, transition: { from: ['queued'], to: 'running' } }])
       expect(started?.transitioned).toBe(true)
@@ -199,11 +200,11 @@ describeWith(mongoMissing, 'MongoStore', () => {
 
 /** Plans its first batch from the statuses it is given instead of reading them. */
 class StaleReadStore extends MongoStore {
-  constructor(options: MongoStoreOptions, private stale: Map<string, JobStatus> | null) {
+  constructor(options: MongoStoreOptions, private stale: Map<string, StatusRead> | null) {
     super(options)
   }
 
-  protected override async readStatuses(jobIds: readonly string[]): Promise<Map<string, JobStatus>> {
+  protected override async readStatuses(jobIds: readonly string[]): Promise<Map<string, StatusRead>> {
     const stale = this.stale
     this.stale = null
     return stale ?? super.readStatuses(jobIds)
@@ -217,13 +218,4 @@ async function dropDatabase({ uri, dbName }: MongoStoreOptions): Promise<void> {
   } finally {
     await client.close()
   }
-}
-
-/** Polls until the check passes (the driver notices a server that is back within a heartbeat or two). */
-async function until(check: () => Promise<boolean>, attempts = 60): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  throw new Error('condition never became true')
 }

@@ -6,7 +6,7 @@
  * connection drops, so a store hiccup costs a slow request, never a crash.
  *
  * Each `apply` batch costs three commands however many outputs it carries:
- * one find (the jobs' statuses), one insert (all outputs, unordered; a
+ * one find (the jobs' statuses and times), one insert (all outputs, unordered; a
  * duplicate (jobId, seq) is an output already stored) and one bulk update
  * (one guarded update per job; see mongo-apply-plan.ts). Guarded means the
  * filter names the status the job must still have, so a late or repeated
@@ -41,7 +41,7 @@ import {
   fromJobDoc, fromNotebookDoc, fromSessionDoc, OUTPUT_PROJECTION, patchToSet, toJobDoc, toNotebookDoc, toOutputDoc, toSessionDoc,
   type JobDoc, type NotebookDoc, type OutputDoc, type SessionDoc,
 } from './mongo-docs.ts'
-import type { JobRecord, JobUpdate, NotebookRecord, SessionRecord, Store, StoreHealth, UpdateResult } from './port.ts'
+import type { JobPatch, JobRecord, JobTimes, JobUpdate, NotebookRecord, SessionRecord, Store, StoreHealth, UpdateResult } from './port.ts'
 
 export const DEFAULT_MONGODB_DB = 'cellgate'
 
@@ -246,7 +246,8 @@ export class MongoStore implements Store {
 
   private async applyNow(updates: readonly JobUpdate[]): Promise<UpdateResult[]> {
     const results = updates.map((u): UpdateResult => ({ jobId: u.jobId, transitioned: false, inserted: [] }))
-    const plan = planApply(updates, await this.readStatuses(updates.map((u) => u.jobId)))
+    let read = await this.readStatuses(updates.map((u) => u.jobId))
+    const plan = planApply(updates, statusesOf(read))
 
     // Outputs before transitions: whoever sees a job finished finds all its outputs stored.
     const fresh = await insertNew(this.outputs, plan.outputs.map((o) => toOutputDoc(o.jobId, o.output)))
@@ -258,12 +259,15 @@ export class MongoStore implements Store {
     for (let round = 0; writes.length > 0 && round < MAX_APPLY_ROUNDS; round++) {
       const missed = await this.writeTransitions(writes)
       for (const write of writes) {
-        if (!missed.has(write.jobId)) for (const i of write.updates) results[i]!.transitioned = true
+        if (missed.has(write.jobId)) continue
+        const times = timesAfter(read.get(write.jobId)!, write.patch)
+        for (const i of write.updates) Object.assign(results[i]!, { transitioned: true, times })
       }
       if (missed.size === 0) break
       // Another writer moved these jobs between our read and our write: replay their transitions from where they are now.
       const retry = updates.map((u) => (missed.has(u.jobId) && u.transition ? { jobId: u.jobId, transition: u.transition } : { jobId: u.jobId }))
-      writes = planApply(retry, await this.readStatuses([...missed])).writes
+      read = await this.readStatuses([...missed])
+      writes = planApply(retry, statusesOf(read)).writes
     }
     return results
   }
@@ -290,10 +294,35 @@ export class MongoStore implements Store {
     return new Set(ids.filter((id) => !applied.has(id)))
   }
 
-  /** Protected so a test can hand the planner a stale read, as a concurrent writer would. */
-  protected async readStatuses(jobIds: readonly string[]): Promise<Map<string, JobStatus>> {
-    const docs = await this.jobs.find({ _id: { $in: [...new Set(jobIds)] } }).project<{ _id: string; status: JobStatus }>({ status: 1 }).toArray()
-    return new Map(docs.map((d) => [d._id, d.status]))
+  /**
+   * The jobs' statuses, and their times for the results. Protected so a
+   * test can hand the planner a stale read, as a concurrent writer would.
+   */
+  protected async readStatuses(jobIds: readonly string[]): Promise<Map<string, StatusRead>> {
+    type Doc = Pick<JobDoc, '_id' | 'status' | 'createdAt' | 'startedAt' | 'endedAt'>
+    const docs = await this.jobs.find({ _id: { $in: [...new Set(jobIds)] } }).project<Doc>({ status: 1, createdAt: 1, startedAt: 1, endedAt: 1 }).toArray()
+    return new Map(docs.map((d) => [d._id, {
+      status: d.status,
+      createdAt: d.createdAt.getTime(),
+      startedAt: d.startedAt?.getTime() ?? null,
+      endedAt: d.endedAt?.getTime() ?? null,
+    }]))
+  }
+}
+
+/** A job as `apply` reads it before planning. */
+export type StatusRead = { status: JobStatus } & JobTimes
+
+function statusesOf(read: ReadonlyMap<string, StatusRead>): Map<string, JobStatus> {
+  return new Map([...read].map(([id, r]) => [id, r.status]))
+}
+
+/** The job's times once a write with this patch has applied to the job as read. */
+function timesAfter(read: StatusRead, patch: JobPatch): JobTimes {
+  return {
+    createdAt: read.createdAt,
+    startedAt: 'startedAt' in patch ? patch.startedAt ?? null : read.startedAt,
+    endedAt: 'endedAt' in patch ? patch.endedAt ?? null : read.endedAt,
   }
 }
 

@@ -86,12 +86,21 @@ export interface JobUpdate {
   transition?: { from: readonly JobStatus[]; to: JobStatus; patch?: JobPatch }
 }
 
+/** When a job was created, started and ended (epoch milliseconds). */
+export type JobTimes = Pick<JobRecord, 'createdAt' | 'startedAt' | 'endedAt'>
+
 export interface UpdateResult {
   jobId: string
   /** Whether the transition (if any) applied. */
   transitioned: boolean
   /** Outputs newly stored (not already there). */
   inserted: Output[]
+  /**
+   * When the transition applied: the job's times as this apply stored them
+   * (after a transition to a terminal status, its final ones), so the
+   * server can measure wait and run times without reading the job again.
+   */
+  times?: JobTimes
 }
 
 export interface StoreHealth {

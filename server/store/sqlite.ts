@@ -12,7 +12,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { JobStatus, Output } from '../../protocol/index.ts'
-import { LIVE_STATUSES, type JobPatch, type JobRecord, type JobUpdate, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
+import { LIVE_STATUSES, type JobPatch, type JobRecord, type JobTimes, type JobUpdate, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
 
 /** The file name of the store inside the data directory. */
 export const SQLITE_FILE = 'cellgate.db'
@@ -267,7 +267,8 @@ function prepare(db: Database.Database) {
   const insertOutput = db.prepare('INSERT OR IGNORE INTO outputs (job_id, seq, stream, mime, data) VALUES (?, ?, ?, ?, ?)')
   const transition = db.prepare(`UPDATE jobs SET status = @to,
     ${PATCH_COLUMNS.map(([key, column]) => `${column} = iif(@set_${key}, @${key}, ${column})`).join(',\n    ')}
-    WHERE id = @id AND status IN (SELECT value FROM json_each(@from))`)
+    WHERE id = @id AND status IN (SELECT value FROM json_each(@from))
+    RETURNING created_at, started_at, ended_at`)
 
   const applyOne = (update: JobUpdate): UpdateResult => {
     const inserted: Output[] = []
@@ -276,7 +277,7 @@ function prepare(db: Database.Database) {
         if (insertOutput.run(update.jobId, o.seq, o.stream, o.mime, o.data).changes === 1) inserted.push(o)
       }
     }
-    let transitioned = false
+    let times: JobTimes | undefined
     if (update.transition) {
       const { from, to, patch = {} } = update.transition
       const params: Record<string, unknown> = { id: update.jobId, to, from: JSON.stringify(from) }
@@ -286,9 +287,10 @@ function prepare(db: Database.Database) {
         const value = set ? patch[key] ?? null : null
         params[key] = JSON_FIELDS.has(key) ? toJson(value) : value
       }
-      transitioned = transition.run(params).changes === 1
+      const row = transition.get(params) as Pick<JobRow, 'created_at' | 'started_at' | 'ended_at'> | undefined
+      if (row) times = { createdAt: row.created_at, startedAt: row.started_at, endedAt: row.ended_at }
     }
-    return { jobId: update.jobId, transitioned, inserted }
+    return times ? { jobId: update.jobId, transitioned: true, inserted, times } : { jobId: update.jobId, transitioned: false, inserted }
   }
 
   const applyAll = db.transaction((updates: readonly JobUpdate[]) => updates.map(applyOne))
