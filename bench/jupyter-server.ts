@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket from 'ws'
-import { childrenOf, freePort } from '../test/support/test-cluster.ts'
+import { childrenOf } from '../test/support/processes.ts'
+import { freePort } from '../test/support/test-cluster.ts'
 
 export const JUPYTER_SERVER = '/usr/bin/jupyter-server'
 const START_TIMEOUT_MS = 60_000

@@ -20,9 +20,9 @@ import type { ZodType } from 'zod'
 import { rawFrame as frame } from '../test/support/frames.ts'
 import { decode, encode, ProtocolError, type ProtocolMessage } from './codec.ts'
 import { dispatcherMessageSchema, sandboxMessageSchema, serverMessageSchema, toSandboxMessageSchema } from './messages.ts'
-import { DEFAULT_LIMITS } from './limits.ts'
+import { testJob } from '../test/support/jobs.ts'
 
-const job = { jobId: 'abcDEF123_-xyz00', code: '1+1', limits: { ...DEFAULT_LIMITS }, priority: 0 }
+const job = testJob('1+1', { jobId: 'abcDEF123_-xyz00' })
 
 describe('protocol codec', () => {
   it('round-trips a message of every direction', () => {

@@ -10,7 +10,8 @@
  *        <-- output {display, value with the new values}, end
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { MemoryDispatcher, jobSpec, type JobRecord } from './fixtures/harness.ts'
+import { testJob } from '../test/support/jobs.ts'
+import { MemoryDispatcher, type JobRecord } from '../test/support/sandbox-harness.ts'
 import { INTERACT_MIME } from './isolate/interact.ts'
 
 const dispatcher = new MemoryDispatcher(1)
@@ -20,7 +21,7 @@ let sessionCounter = 0
 function newSession(): (code: string) => Promise<JobRecord> {
   const id = `interact-${process.pid}-${++sessionCounter}`
   let cell = 0
-  return (code) => dispatcher.run(jobSpec(code, {}, { id, cell: ++cell }))
+  return (code) => dispatcher.run(testJob(code, { session: { id, cell: ++cell } }))
 }
 
 interface InteractData {
@@ -74,9 +75,9 @@ describe('interact', () => {
   })
 
   it('rejects what is not a control', async () => {
-    const record = await dispatcher.run(jobSpec('interact({ n: 5 }, () => 1)'))
+    const record = await dispatcher.run(testJob('interact({ n: 5 }, () => 1)'))
     expect(record.end).toMatchObject({ status: 'error', error: { name: 'TypeError', message: expect.stringContaining('"n" is not a control') } })
-    const slider = await dispatcher.run(jobSpec('slider(5, 1)'))
+    const slider = await dispatcher.run(testJob('slider(5, 1)'))
     expect(slider.end).toMatchObject({ status: 'error', error: { name: 'RangeError' } })
   })
 })

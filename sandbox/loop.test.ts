@@ -13,13 +13,14 @@
 import objectInspect from 'object-inspect'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MAX_OUTPUT_CHUNK, sandboxMessageSchema, type Limits } from '../protocol/index.ts'
-import * as cells from './fixtures/cells.ts'
-import { MemoryDispatcher, jobSpec, type JobRecord, type OutputMessage } from './fixtures/harness.ts'
+import * as cells from '../test/support/fixtures/cells.ts'
+import { testJob } from '../test/support/jobs.ts'
+import { MemoryDispatcher, type JobRecord, type OutputMessage } from '../test/support/sandbox-harness.ts'
 
 const dispatcher = new MemoryDispatcher(1)
 afterAll(() => dispatcher.close())
 
-const run = (code: string, limits: Partial<Limits> = {}): Promise<JobRecord> => dispatcher.run(jobSpec(code, limits))
+const run = (code: string, limits: Partial<Limits> = {}): Promise<JobRecord> => dispatcher.run(testJob(code, { limits }))
 
 async function expectNextJobWorks(): Promise<void> {
   const { end, outputs } = await run('1 + 1')
@@ -66,7 +67,7 @@ describe('sandbox loop: a cell that', () => {
   })
 
   it('logs, waits, logs: the first output is sent before the job ends', async () => {
-    const job = jobSpec(cells.logsThenWaits)
+    const job = testJob(cells.logsThenWaits)
     const first = dispatcher.next((m): m is OutputMessage => m.type === 'output' && m.jobId === job.jobId)
     const ended = dispatcher.run(job)
     expect((await first).output.data).toBe('first\n')
@@ -150,7 +151,7 @@ describe('sandbox loop: a cell that', () => {
   })
 
   it('is cancelled while it loops: ends cancelled', async () => {
-    const job = jobSpec(cells.loopsForever)
+    const job = testJob(cells.loopsForever)
     const ended = dispatcher.run(job)
     await dispatcher.next((m) => m.type === 'started' && m.jobId === job.jobId)
     dispatcher.send({ type: 'cancel', jobId: job.jobId })
@@ -253,8 +254,8 @@ describe('sandbox loop with two slots', () => {
   it('runs a quick job while another loops, and both end', async () => {
     const pair = new MemoryDispatcher(2)
     try {
-      const slow = pair.run(jobSpec(cells.loopsForever, { wallMs: 300 }))
-      const quick = await pair.run(jobSpec('1 + 1'))
+      const slow = pair.run(testJob(cells.loopsForever, { limits: { wallMs: 300 } }))
+      const quick = await pair.run(testJob('1 + 1'))
       expect(quick.end.status).toBe('done')
       expect(pair.messages.some((m) => m.type === 'end' && m.status === 'timeout')).toBe(false)
       expect((await slow).end.status).toBe('timeout')

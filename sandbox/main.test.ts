@@ -19,7 +19,7 @@ import { decode, sandboxMessageSchema, type SandboxCurveKeys, type SandboxMessag
 import { rawFrame } from '../test/support/frames.ts'
 import { silentLogger } from '../telemetry/logger.ts'
 import { CurveAuthority } from '../worker/curve-authority.ts'
-import { jobSpec } from './fixtures/harness.ts'
+import { testJob } from '../test/support/jobs.ts'
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -76,7 +76,7 @@ describe('sandbox process (sandbox/main.ts)', () => {
     const sandbox = await startSandbox(2)
     expect(await sandbox.nextMessage()).toEqual({ type: 'credit', credits: 2 })
 
-    const job = jobSpec(`console.log('from the sandbox process')\n6 * 7`)
+    const job = testJob(`console.log('from the sandbox process')\n6 * 7`)
     await sandbox.send({ type: 'run', job })
     const messages: SandboxMessage[] = []
     while (!messages.some((m) => m.type === 'credit')) messages.push(await sandbox.nextMessage())
@@ -93,7 +93,7 @@ describe('sandbox process (sandbox/main.ts)', () => {
     const sandbox = await startSandbox(1)
     expect(await sandbox.nextMessage()).toEqual({ type: 'credit', credits: 1 })
     await sandbox.send({ type: 'run', job: { jobId: 'x' } })
-    const job = jobSpec('1 + 1')
+    const job = testJob('1 + 1')
     await sandbox.send({ type: 'run', job })
     expect(await sandbox.nextMessage()).toEqual({ type: 'started', jobId: job.jobId })
     expect(await sandbox.nextMessage()).toMatchObject({ type: 'end', status: 'done', result: { json: 2 } })

@@ -12,7 +12,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Limits, MessageOf, SandboxMessage } from '../protocol/index.ts'
-import { MemoryDispatcher, jobSpec, type JobRecord } from './fixtures/harness.ts'
+import { testJob } from '../test/support/jobs.ts'
+import { MemoryDispatcher, type JobRecord } from '../test/support/sandbox-harness.ts'
 
 type SessionEnded = MessageOf<SandboxMessage, 'sessionEnded'>
 
@@ -23,7 +24,7 @@ let sessionCounter = 0
 function newSession(): (code: string, limits?: Partial<Limits>) => Promise<JobRecord> {
   const id = `session-${process.pid}-${++sessionCounter}`
   let cell = 0
-  return (code, limits = {}) => dispatcher.run(jobSpec(code, limits, { id, cell: ++cell }))
+  return (code, limits = {}) => dispatcher.run(testJob(code, { limits, session: { id, cell: ++cell } }))
 }
 
 const resultOf = (record: JobRecord) => record.end.result?.text
@@ -52,7 +53,7 @@ describe('a session in the sandbox', () => {
     const b = newSession()
     await a('secret = 1; let hidden = 2')
     expect(resultOf(await b('[typeof secret, typeof hidden]'))).toBe("[ 'undefined', 'undefined' ]")
-    expect(resultOf(await dispatcher.run(jobSpec('[typeof secret, typeof hidden]')))).toBe("[ 'undefined', 'undefined' ]")
+    expect(resultOf(await dispatcher.run(testJob('[typeof secret, typeof hidden]')))).toBe("[ 'undefined', 'undefined' ]")
     expect(resultOf(await a('secret + hidden'))).toBe('3')
   })
 
@@ -70,7 +71,7 @@ describe('a session in the sandbox', () => {
   it('reports its context lost when a running cell is cancelled, just before that cell ends', async () => {
     const cell = newSession()
     await cell('kept = 1')
-    const spec = jobSpec("console.log('go'); while (true) {}", {}, { id: `session-${process.pid}-${sessionCounter}`, cell: 2 })
+    const spec = testJob("console.log('go'); while (true) {}", { session: { id: `session-${process.pid}-${sessionCounter}`, cell: 2 } })
     const started = dispatcher.next((m) => m.type === 'output' && m.jobId === spec.jobId)
     const ended = dispatcher.run(spec)
     await started
@@ -86,8 +87,8 @@ describe('a session in the sandbox', () => {
 
   it('starts empty again only after endSession, which drops the context', async () => {
     const id = `session-${process.pid}-${++sessionCounter}`
-    await dispatcher.run(jobSpec('dropped = 1', {}, { id, cell: 1 }))
+    await dispatcher.run(testJob('dropped = 1', { session: { id, cell: 1 } }))
     dispatcher.send({ type: 'endSession', session: id })
-    expect(resultOf(await dispatcher.run(jobSpec('typeof dropped', {}, { id, cell: 1 })))).toBe("'undefined'")
+    expect(resultOf(await dispatcher.run(testJob('typeof dropped', { session: { id, cell: 1 } })))).toBe("'undefined'")
   })
 })

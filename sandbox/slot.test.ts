@@ -8,8 +8,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Limits } from '../protocol/index.ts'
-import * as cells from './fixtures/cells.ts'
-import { jobSpec } from './fixtures/harness.ts'
+import * as cells from '../test/support/fixtures/cells.ts'
+import { testJob } from '../test/support/jobs.ts'
 import { silentLogger } from '../telemetry/logger.ts'
 import { buildPrelude } from './prelude.ts'
 import { Slot } from './slot.ts'
@@ -22,7 +22,7 @@ async function newSlot(): Promise<Slot> {
   return slot
 }
 
-const run = (target: Slot, code: string, limits: Partial<Limits> = {}) => target.run(jobSpec(code, limits), () => {})
+const run = (target: Slot, code: string, limits: Partial<Limits> = {}) => target.run(testJob(code, { limits }), () => {})
 
 describe('slot: the next context, made ahead of time', () => {
   it('is fresh: globals and prototypes a job changed are not in it', async () => {

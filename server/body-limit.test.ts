@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_BODY_BYTES } from '../protocol/index.ts'
 import { silentLogger } from '../telemetry/logger.ts'
 import { startServer, type RunningServer } from './main.ts'
-import { RecordingLink, tempDir, testConfig } from './test-support.ts'
+import { tempDir } from '../test/support/temp-dir.ts'
+import { testConfig } from '../test/support/config.ts'
+import { RecordingLink } from '../test/support/server.ts'
 
 interface Answer {
   status: number
@@ -39,7 +41,7 @@ describe('body limit over HTTP', () => {
   let server: RunningServer
 
   beforeAll(async () => {
-    server = await startServer(testConfig(tmp.dir), { link: new RecordingLink(), logger: silentLogger() })
+    server = await startServer(testConfig({ server: { dataDir: tmp.dir } }), { link: new RecordingLink(), logger: silentLogger() })
   })
   afterAll(async () => {
     await server?.close()

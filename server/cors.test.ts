@@ -3,7 +3,7 @@
  * preflights answered, the allowed origin echoed, others refused.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { inProcessServer, type InProcessServer } from './test-support.ts'
+import { inProcessServer, type InProcessServer } from '../test/support/server.ts'
 
 let s: InProcessServer | undefined
 afterEach(async () => {

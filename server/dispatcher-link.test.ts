@@ -14,7 +14,7 @@ import { decode, encode, serverMessageSchema } from '../protocol/index.ts'
 import type { DispatcherMessage, ServerMessage } from '../protocol/index.ts'
 import { silentLogger } from '../telemetry/logger.ts'
 import { ZmqDispatcherLink } from './dispatcher-link.ts'
-import { capturingLogger } from './test-support.ts'
+import { capturingLogger } from '../test/support/logs.ts'
 
 const WAIT = { timeout: 15_000, interval: 5 }
 const closers: (() => unknown)[] = []

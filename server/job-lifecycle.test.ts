@@ -19,7 +19,9 @@ import { decode, encode, serverMessageSchema } from '../protocol/index.ts'
 import type { DispatcherMessage, MessageOf, PoolState, ServerMessage } from '../protocol/index.ts'
 import { startServer, type RunningServer } from './main.ts'
 import { silentLogger } from '../telemetry/logger.ts'
-import { readSse, tempDir, testConfig } from './test-support.ts'
+import { tempDir } from '../test/support/temp-dir.ts'
+import { testConfig } from '../test/support/config.ts'
+import { readSse } from '../test/support/sse.ts'
 
 const POOL: PoolState = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 2, queued: 0 }
 const WAIT = { timeout: 15_000, interval: 5 }
@@ -74,7 +76,7 @@ let endpoint: string
 const servers: RunningServer[] = []
 
 async function start(): Promise<RunningServer> {
-  const config = testConfig(tmp.dir, { server: { id: SERVER_ID, dataDir: tmp.dir, helloIntervalMs: 200 }, dispatcher: { endpoint } })
+  const config = testConfig({ server: { id: SERVER_ID, dataDir: tmp.dir, helloIntervalMs: 200 }, dispatcher: { endpoint } })
   const server = await startServer(config, { logger: silentLogger(), webRoot: tmp.dir })
   servers.push(server)
   return server
@@ -161,7 +163,7 @@ describe('job lifecycle over ZeroMQ', () => {
     await dispatcher.send(SERVER_ID, messages.slice(3))
     const events = await reading
     expect(events.map((e) => e.id ?? e.event)).toEqual(['status', 'status', '1', '2', '3', '4', 'status', 'done'])
-    expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ id, status: 'done' })
+    expect(events.at(-1)!.data as object).toMatchObject({ id, status: 'done' })
 
     const resumed = await readSse(await fetch(`${server.url}/api/v1/cells/${id}/events`, { headers: { 'Last-Event-ID': '2' } }))
     expect(resumed.map((e) => e.id ?? e.event)).toEqual(['status', '3', '4', 'done'])

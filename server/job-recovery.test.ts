@@ -3,7 +3,7 @@
  * stays queued or running forever.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { inProcessServer, TEST_CALLER, type InProcessServer } from './test-support.ts'
+import { inProcessServer, TEST_CALLER, type InProcessServer } from '../test/support/server.ts'
 
 const POOL = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 1, queued: 0 }
 let s: InProcessServer

@@ -8,7 +8,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { DispatcherMessage } from '../protocol/index.ts'
 import { followJob, type JobStreamDeps, type JobStreamEvent } from './job-stream.ts'
-import { capturingLogger, inProcessServer, TEST_CALLER, type InProcessServer, type LogRecord } from './test-support.ts'
+import { capturingLogger } from '../test/support/logs.ts'
+import { type LogRecord } from '../test/support/logs.ts'
+import { inProcessServer, TEST_CALLER, type InProcessServer } from '../test/support/server.ts'
 
 let s: InProcessServer
 let deps: JobStreamDeps

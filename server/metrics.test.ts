@@ -6,7 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { DispatcherMessage } from '../protocol/index.ts'
 import { metricValue } from '../telemetry/metrics.ts'
-import { inProcessServer, readSse, TEST_CALLER, type InProcessServer } from './test-support.ts'
+import { readSse } from '../test/support/sse.ts'
+import { inProcessServer, TEST_CALLER, type InProcessServer } from '../test/support/server.ts'
 
 let s: InProcessServer
 beforeEach(async () => {

@@ -3,7 +3,9 @@
  * (never the query), status and time; health checks at debug only.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { capturingLogger, inProcessServer, type InProcessServer, type LogRecord } from './test-support.ts'
+import { capturingLogger } from '../test/support/logs.ts'
+import { type LogRecord } from '../test/support/logs.ts'
+import { inProcessServer, type InProcessServer } from '../test/support/server.ts'
 
 let s: InProcessServer
 afterEach(async () => {

@@ -25,19 +25,19 @@ import { loadConfig } from '../config/load.ts'
 import type { DispatcherMessage, JobSpec, MessageOf } from '../protocol/index.ts'
 import { startServer, type RunningServer } from '../server/main.ts'
 import { SQLITE_FILE } from '../server/store/sqlite.ts'
-import { tempDir } from '../server/test-support.ts'
+import { tempDir } from './support/temp-dir.ts'
 import { silentLogger } from '../telemetry/logger.ts'
 import { metricValue } from '../telemetry/metrics.ts'
 import { CurveAuthority } from '../worker/curve-authority.ts'
 import type { Dispatcher } from '../worker/dispatcher.ts'
-import { SshLauncher, type SshHostConfig } from '../worker/launchers/ssh.ts'
-import { startTestDispatcher, testJob, TestServer } from '../worker/testing/test-server.ts'
+import type { SshLauncher, SshHostConfig } from '../worker/launchers/ssh.ts'
+import { testJob } from './support/jobs.ts'
+import { startTestDispatcher, TestServer } from './support/dispatcher.ts'
 import { describeWith } from './support/needs.ts'
 import { createTestHosts, netnsMissing, removeTestHosts } from './support/netns.ts'
-import { prepareSshAccess, SANDBOX_COMMAND, SANDBOX_USER, sshdMissing, startSshd, type RunningSshd, type SshAccess } from './support/sshd.ts'
+import { prepareSshAccess, SANDBOX_USER, sshdMissing, startSshd, testSshLauncher, type RunningSshd, type SshAccess } from './support/sshd.ts'
 
 const PROVISION = fileURLToPath(new URL('../scripts/provision-host.sh', import.meta.url))
-const FAST = { keepaliveIntervalMs: 500, keepaliveCountMax: 2, readyTimeoutMs: 5000, backoffBaseMs: 100, backoffMaxMs: 1000 }
 const POLL = { timeout: 60_000, interval: 50 }
 
 type End = MessageOf<DispatcherMessage, 'end'>
@@ -55,15 +55,7 @@ interface SshPool {
 /** The dispatcher as `cellgate dispatcher` runs it with SSH hosts: CURVE authority, SSH launcher, pool size = the hosts' sandboxes. */
 async function startSshPool(access: SshAccess, hosts: SshHostConfig[], sandboxEndpoint?: string): Promise<SshPool> {
   const curve = await CurveAuthority.start(silentLogger())
-  const launcher = new SshLauncher({
-    hosts,
-    keyPath: access.keyPath,
-    knownHostsPath: access.knownHostsPath,
-    command: SANDBOX_COMMAND,
-    curve,
-    connection: FAST,
-    log: silentLogger(),
-  })
+  const launcher = testSshLauncher(access, curve, { hosts })
   const registry = new Registry()
   const dispatcher = await startTestDispatcher(launcher, { pool: { slots: 2 }, sandboxEndpoint }, { curve, poolSize: launcher.capacity, registry })
   const server = await TestServer.connect(dispatcher.endpoints.server)

@@ -13,8 +13,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Dispatcher } from './dispatcher.ts'
-import { ScriptedLauncher } from './testing/scripted-launcher.ts'
-import { startTestDispatcher, testJob, TestServer } from './testing/test-server.ts'
+import { ScriptedLauncher } from '../test/support/scripted-launcher.ts'
+import { testJob } from '../test/support/jobs.ts'
+import { startTestDispatcher, TestServer } from '../test/support/dispatcher.ts'
 
 let dispatcher: Dispatcher | undefined
 let server: TestServer | undefined

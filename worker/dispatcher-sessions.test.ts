@@ -19,8 +19,9 @@ import type { DispatcherMessage, JobSpec, MessageOf, ToSandboxMessage } from '..
 import { silentLogger } from '../telemetry/logger.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { LocalLauncher } from './launchers/local.ts'
-import { ScriptedLauncher } from './testing/scripted-launcher.ts'
-import { startTestDispatcher, testJob, TestServer } from './testing/test-server.ts'
+import { ScriptedLauncher } from '../test/support/scripted-launcher.ts'
+import { testJob } from '../test/support/jobs.ts'
+import { startTestDispatcher, TestServer } from '../test/support/dispatcher.ts'
 
 type SessionEnded = MessageOf<DispatcherMessage, 'sessionEnded'>
 

@@ -14,8 +14,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Dealer } from 'zeromq'
-import type { ScriptedSandbox } from './testing/scripted-launcher.ts'
-import { startScriptedDispatcher, testJob, type ScriptedDispatcher } from './testing/test-server.ts'
+import type { ScriptedSandbox } from '../test/support/scripted-launcher.ts'
+import { testJob } from '../test/support/jobs.ts'
+import { startScriptedDispatcher, type ScriptedDispatcher } from '../test/support/dispatcher.ts'
 
 const usage = { cpuMs: 1, wallMs: 1, heapBytes: 1, outputBytes: 0 }
 

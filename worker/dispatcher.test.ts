@@ -26,7 +26,8 @@ import { silentLogger } from '../telemetry/logger.ts'
 import { metricValue } from '../telemetry/metrics.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { LocalLauncher } from './launchers/local.ts'
-import { startTestDispatcher, testJob, TestServer } from './testing/test-server.ts'
+import { testJob } from '../test/support/jobs.ts'
+import { startTestDispatcher, TestServer } from '../test/support/dispatcher.ts'
 
 const INFINITE = 'while (true) {}'
 

@@ -14,8 +14,9 @@ import { metricValue } from '../telemetry/metrics.ts'
 import type { Launcher } from './launcher.ts'
 import { DispatcherMetrics } from './metrics.ts'
 import { Pool } from './pool.ts'
-import type { ScriptedSandbox } from './testing/scripted-launcher.ts'
-import { startScriptedDispatcher, testJob, type ScriptedDispatcher } from './testing/test-server.ts'
+import type { ScriptedSandbox } from '../test/support/scripted-launcher.ts'
+import { testJob } from '../test/support/jobs.ts'
+import { startScriptedDispatcher, type ScriptedDispatcher } from '../test/support/dispatcher.ts'
 
 const usage = { cpuMs: 1, wallMs: 1, heapBytes: 1, outputBytes: 0 }
 

@@ -11,8 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Dealer, Router } from 'zeromq'
 import type { Dispatcher } from './dispatcher.ts'
 import { Outbox } from './outbox.ts'
-import { ScriptedLauncher } from './testing/scripted-launcher.ts'
-import { startTestDispatcher, testJob, TestServer } from './testing/test-server.ts'
+import { ScriptedLauncher } from '../test/support/scripted-launcher.ts'
+import { testJob } from '../test/support/jobs.ts'
+import { startTestDispatcher, TestServer } from '../test/support/dispatcher.ts'
 
 const cleanup: (() => unknown)[] = []
 afterEach(async () => {

@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { DispatcherMessage } from '../../protocol/index.ts'
-import { inProcessServer, readSse, type InProcessServer } from '../test-support.ts'
+import { readSse, type SseEvent } from '../../test/support/sse.ts'
+import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
 
 let s: InProcessServer
 
@@ -41,8 +42,8 @@ async function deliver(messages: DispatcherMessage[]): Promise<void> {
   await s.jobs.idle()
 }
 
-function summary(events: { event: string; id?: string; data: string }[]): string[] {
-  return events.map((e) => e.event === 'status' ? `status:${JSON.parse(e.data).status}` : e.event === 'output' ? `output:${e.id}` : e.event)
+function summary(events: SseEvent[]): string[] {
+  return events.map((e) => e.event === 'status' ? `status:${(e.data as { status: string }).status}` : e.event === 'output' ? `output:${e.id}` : e.event)
 }
 
 describe('GET /api/v1/cells/:id/events', () => {
@@ -56,10 +57,10 @@ describe('GET /api/v1/cells/:id/events', () => {
     await deliver([output(id, 2), output(id, 3), ended(id, 5)])
     const events = await reading
     expect(summary(events)).toEqual(['status:queued', 'status:running', 'output:1', 'output:2', 'output:3', 'status:done', 'done'])
-    expect(JSON.parse(events[2]!.data)).toEqual({ seq: 1, stream: 'stdout', mime: 'text/plain', data: 'line 1\n' })
-    const done = JSON.parse(events.at(-1)!.data)
+    expect(events[2]!.data).toEqual({ seq: 1, stream: 'stdout', mime: 'text/plain', data: 'line 1\n' })
+    const done = events.at(-1)!.data as { outputs: { seq: number }[] }
     expect(done).toMatchObject({ id, status: 'done', result: { text: 'ok' } })
-    expect(done.outputs.map((o: { seq: number }) => o.seq)).toEqual([1, 2, 3])
+    expect(done.outputs.map((o) => o.seq)).toEqual([1, 2, 3])
     expect(s.hub.size).toBe(0)
   })
 

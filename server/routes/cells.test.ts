@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { DEFAULT_LIMITS, MAX_CODE_BYTES, type MessageOf, type ServerMessage } from '../../protocol/index.ts'
-import { inProcessServer, type InProcessServer } from '../test-support.ts'
+import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
 
 let s: InProcessServer
 

@@ -3,7 +3,7 @@
  * has answered, ok (200) then, degraded again when the store fails.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { inProcessServer, type InProcessServer } from '../test-support.ts'
+import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
 
 let s: InProcessServer
 

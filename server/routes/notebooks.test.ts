@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { MAX_BODY_BYTES } from '../../protocol/index.ts'
-import { inProcessServer, type InProcessServer } from '../test-support.ts'
+import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
 import { MAX_NOTEBOOK_CELLS, type NotebookView } from '../../protocol/index.ts'
 
 let s: InProcessServer

@@ -11,7 +11,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { MessageOf, ServerMessage } from '../../protocol/index.ts'
 import type { SessionView } from '../../protocol/index.ts'
-import { inProcessServer, type InProcessServer } from '../test-support.ts'
+import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
 
 let s: InProcessServer
 afterEach(async () => {

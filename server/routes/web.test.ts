@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { inProcessServer, tempDir, type InProcessServer } from '../test-support.ts'
+import { tempDir } from '../../test/support/temp-dir.ts'
+import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
 
 let s: InProcessServer | undefined
 const dirs: (() => void)[] = []

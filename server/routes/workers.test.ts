@@ -11,7 +11,8 @@ import { Router } from 'zeromq'
 import { decode, encode, serverMessageSchema, type DispatcherMessage, type WorkersReport } from '../../protocol/index.ts'
 import { startServer, type RunningServer } from '../main.ts'
 import { silentLogger } from '../../telemetry/logger.ts'
-import { tempDir, testConfig } from '../test-support.ts'
+import { tempDir } from '../../test/support/temp-dir.ts'
+import { testConfig } from '../../test/support/config.ts'
 
 const POOL = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 2, queued: 0 }
 const REPORT: WorkersReport = {
@@ -52,7 +53,7 @@ async function fakeDispatcher(answer: boolean): Promise<{ endpoint: string; requ
 
 async function server(endpoint: string): Promise<RunningServer> {
   const tmp = tempDir()
-  const config = testConfig(tmp.dir, { server: { helloIntervalMs: 100, dispatcherRequestTimeoutMs: 300 }, dispatcher: { endpoint } })
+  const config = testConfig({ server: { dataDir: tmp.dir, helloIntervalMs: 100, dispatcherRequestTimeoutMs: 300 }, dispatcher: { endpoint } })
   const running = await startServer(config, { logger: silentLogger(), webRoot: tmp.dir })
   closers.push(tmp.remove, running.close)
   return running

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Output } from '../../protocol/index.ts'
 import { mongoMissing, startTestMongo, type TestMongo } from '../../test/support/ferretdb.ts'
 import { describeWith } from '../../test/support/needs.ts'
-import { runStoreContract, sampleJob } from './contract.ts'
+import { runStoreContract, sampleJob } from '../../test/support/contracts/store.ts'
 import { MongoStore, type MongoStoreOptions, type StatusRead } from './mongo.ts'
 
 function out(seq: number, data = `line ${seq}\n`): Output {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runStoreContract } from './contract.ts'
+import { runStoreContract } from '../../test/support/contracts/store.ts'
 import { SQLITE_FILE, SqliteStore } from './sqlite.ts'
 
 function tempDir(): string {

@@ -12,11 +12,15 @@
  * (`apt-get install -y openssh-server`); `sshdMissing()` says why not.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { appendFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect, createServer } from 'node:net'
+import { silentLogger } from '../../telemetry/logger.ts'
+import type { CurveAuthority } from '../../worker/curve-authority.ts'
+import { SshLauncher, type SshLauncherOptions } from '../../worker/launchers/ssh.ts'
+import { killTree } from './processes.ts'
 
 export const SSHD = '/usr/sbin/sshd'
 export const SANDBOX_USER = 'cellgate-sandbox'
@@ -181,31 +185,24 @@ async function waitForPort(address: string, port: number, failed: () => string |
   throw new Error(`sshd on ${address}:${port} did not start listening`)
 }
 
-/** SIGKILLs a process and all its descendants, found through /proc before any is killed. */
-export function killTree(root: number): void {
-  const children = new Map<number, number[]>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      // Fields after the command name (which may hold spaces) start with state, then the parent pid.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const tree: number[] = []
-  for (let queue = [root]; queue.length > 0; ) {
-    const pid = queue.shift()!
-    tree.push(pid)
-    queue.push(...(children.get(pid) ?? []))
-  }
-  for (const pid of tree) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
+/** SSH timings short enough that a test sees a host go down and come back within seconds. */
+const FAST_CONNECTION = { keepaliveIntervalMs: 500, keepaliveCountMax: 2, readyTimeoutMs: 5000, backoffBaseMs: 100, backoffMaxMs: 1000 }
+
+/**
+ * An SSH launcher onto the test account with the test keys, fast timings
+ * and a silent log, unless the options say otherwise.
+ *
+ * @example
+ *   const launcher = testSshLauncher(access, curve, { hosts: [{ host: sshd.target, sandboxes: 4 }] })
+ */
+export function testSshLauncher(access: SshAccess, curve: CurveAuthority, options: Partial<SshLauncherOptions> & Pick<SshLauncherOptions, 'hosts'>): SshLauncher {
+  return new SshLauncher({
+    keyPath: access.keyPath,
+    knownHostsPath: access.knownHostsPath,
+    command: SANDBOX_COMMAND,
+    curve,
+    connection: FAST_CONNECTION,
+    log: silentLogger(),
+    ...options,
+  })
 }

@@ -2,11 +2,12 @@
  * A whole cellgate for end-to-end tests: real server and dispatcher
  * processes on free loopback ports, a fresh data directory, real sandboxes.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCluster, type Cluster } from '../../bin/cluster.ts'
+import { childrenOf } from './processes.ts'
 
 export interface TestCluster extends Cluster {
   dataDir: string
@@ -89,21 +90,4 @@ async function tryStartCluster(env: Record<string, string>): Promise<TestCluster
     sandboxPids: () => (cluster.dispatcher.pid ? childrenOf(cluster.dispatcher.pid) : []),
     close,
   }
-}
-
-/** Direct children of a process, from /proc. */
-export function childrenOf(pid: number): number[] {
-  const children: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      // The command name may hold spaces and parentheses: fields start after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid) children.push(Number(entry))
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return children
 }

@@ -9,8 +9,8 @@
 import { describe, expect, it } from 'vitest'
 import { Router } from 'zeromq'
 import { silentLogger } from '../../telemetry/logger.ts'
-import { recordingLogger } from '../testing/log-records.ts'
-import { runLauncherContract } from './contract.ts'
+import { capturingLogger } from '../../test/support/logs.ts'
+import { runLauncherContract } from '../../test/support/contracts/launcher.ts'
 import { LocalLauncher, loopbackEndpoint } from './local.ts'
 
 runLauncherContract('local', () => new LocalLauncher({ log: silentLogger() }))
@@ -41,7 +41,7 @@ describe('local launcher', () => {
   })
 
   it('kill() is SIGKILL', async () => {
-    const launcher = new LocalLauncher({ entry: 'worker/testing/fixtures/print-and-wait.ts', log: silentLogger() })
+    const launcher = new LocalLauncher({ entry: 'test/support/fixtures/print-and-wait.ts', log: silentLogger() })
     const handle = await launcher.launch({ id: 'sb-kill', endpoint: 'tcp://127.0.0.1:1', slots: 1 })
     handle.kill()
     expect(await handle.exited).toEqual({ code: null, signal: 'SIGKILL', reason: 'killed by SIGKILL' })
@@ -49,8 +49,8 @@ describe('local launcher', () => {
   })
 
   it('relays the child output to the log, a record per line naming the sandbox and the stream', async () => {
-    const { log, records } = recordingLogger()
-    const launcher = new LocalLauncher({ entry: 'worker/testing/fixtures/print-and-wait.ts', log })
+    const { logger: log, records } = capturingLogger('dispatcher')
+    const launcher = new LocalLauncher({ entry: 'test/support/fixtures/print-and-wait.ts', log })
     const handle = await launcher.launch({ id: 'sb-relay', endpoint: 'tcp://127.0.0.1:1', slots: 1 })
     await launcher.close()
     await handle.exited

@@ -7,12 +7,12 @@
 import { PassThrough } from 'node:stream'
 import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { recordingLogger, type LogRecord } from '../testing/log-records.ts'
+import { capturingLogger, type LogRecord } from '../../test/support/logs.ts'
 import { relayLines, type LogRelayOptions } from './log-relay.ts'
 
 async function relay(chunks: string[], options: LogRelayOptions = {}): Promise<LogRecord[]> {
   const stream = new PassThrough()
-  const { log, records } = recordingLogger()
+  const { logger: log, records } = capturingLogger('dispatcher')
   relayLines(stream, log.child({ component: 'sandbox', sandboxId: 'sb-1', stream: 'stderr' }), options)
   for (const chunk of chunks) stream.write(chunk)
   stream.end()

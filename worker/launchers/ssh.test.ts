@@ -16,12 +16,11 @@ import { Router } from 'zeromq'
 import { decode, sandboxMessageSchema } from '../../protocol/index.ts'
 import { silentLogger } from '../../telemetry/logger.ts'
 import { describeWith } from '../../test/support/needs.ts'
-import { prepareSshAccess, SANDBOX_COMMAND, SANDBOX_USER, sshdMissing, startSshd, type RunningSshd, type SshAccess } from '../../test/support/sshd.ts'
+import { prepareSshAccess, SANDBOX_COMMAND, SANDBOX_USER, sshdMissing, startSshd, testSshLauncher, type RunningSshd, type SshAccess } from '../../test/support/sshd.ts'
 import { CurveAuthority } from '../curve-authority.ts'
-import { runLauncherContract } from './contract.ts'
+import { runLauncherContract } from '../../test/support/contracts/launcher.ts'
 import { SshLauncher, remoteEndpoint, type SshLauncherOptions } from './ssh.ts'
 
-const FAST = { keepaliveIntervalMs: 500, keepaliveCountMax: 2, readyTimeoutMs: 5000, backoffBaseMs: 100, backoffMaxMs: 1000 }
 
 describe('remoteEndpoint', () => {
   it('replaces a wildcard address with ours on the host connection and keeps any other', () => {
@@ -53,16 +52,7 @@ describeWith(sshdMissing(), 'ssh launcher', () => {
   })
 
   function launcher(overrides: Partial<SshLauncherOptions> = {}): SshLauncher {
-    const made = new SshLauncher({
-      hosts: [{ host: sshd.target, sandboxes: 4 }],
-      keyPath: access.keyPath,
-      knownHostsPath: access.knownHostsPath,
-      command: SANDBOX_COMMAND,
-      curve,
-      connection: FAST,
-      log: silentLogger(),
-      ...overrides,
-    })
+    const made = testSshLauncher(access, curve, { hosts: [{ host: sshd.target, sandboxes: 4 }], ...overrides })
     launchers.push(made)
     return made
   }

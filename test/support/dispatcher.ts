@@ -9,26 +9,35 @@
  */
 import { Registry } from 'prom-client'
 import { Dealer } from 'zeromq'
-import { configSchema, type Config } from '../../config/schema.ts'
-import { decode, dispatcherMessageSchema, encode, type DispatcherMessage, type JobSpec, type MessageOf, type ServerMessage } from '../../protocol/index.ts'
+import type { Config } from '../../config/schema.ts'
+import { decode, dispatcherMessageSchema, encode, type DispatcherMessage, type MessageOf, type ServerMessage } from '../../protocol/index.ts'
 import { silentLogger } from '../../telemetry/logger.ts'
 import { metricValue } from '../../telemetry/metrics.ts'
-import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher.ts'
-import type { Launcher } from '../launcher.ts'
+import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../../worker/dispatcher.ts'
+import type { Launcher } from '../../worker/launcher.ts'
+import { testConfig } from './config.ts'
 import { Inbox } from './inbox.ts'
 import { ScriptedLauncher } from './scripted-launcher.ts'
 
-/** A config with both endpoints and the metrics port free on loopback (or the sandbox endpoint given) and the given pool and grace. */
-export function testConfig(overrides: { pool?: Partial<Config['pool']>; graceMs?: number; sandboxEndpoint?: string } = {}): Config {
-  return configSchema.parse({
-    dispatcher: { endpoint: 'tcp://127.0.0.1:*', sandboxEndpoint: overrides.sandboxEndpoint ?? 'tcp://127.0.0.1:*', graceMs: overrides.graceMs ?? 2000, metricsPort: 0 },
-    pool: { size: 1, slots: 1, ...overrides.pool },
-  })
+export interface TestDispatcherConfig {
+  pool?: Partial<Config['pool']>
+  /** Default 2 s. */
+  graceMs?: number
+  /** Default: a free loopback port. */
+  sandboxEndpoint?: string
 }
 
-/** A dispatcher logging nowhere, with a registry of its own, unless the test passes the ones it reads. */
-export function startTestDispatcher(launcher: Launcher, overrides: Parameters<typeof testConfig>[0] = {}, options: Partial<DispatcherOptions> = {}): Promise<Dispatcher> {
-  return startDispatcher(testConfig(overrides), launcher, { log: silentLogger(), registry: new Registry(), ...options })
+/**
+ * A dispatcher on free loopback ports (one sandbox of one slot unless the
+ * pool says otherwise), logging nowhere, with a registry of its own, unless
+ * the test passes the ones it reads.
+ */
+export function startTestDispatcher(launcher: Launcher, overrides: TestDispatcherConfig = {}, options: Partial<DispatcherOptions> = {}): Promise<Dispatcher> {
+  const config = testConfig({
+    dispatcher: { endpoint: 'tcp://127.0.0.1:*', sandboxEndpoint: overrides.sandboxEndpoint ?? 'tcp://127.0.0.1:*', graceMs: overrides.graceMs ?? 2000 },
+    pool: { size: 1, slots: 1, ...overrides.pool },
+  })
+  return startDispatcher(config, launcher, { log: silentLogger(), registry: new Registry(), ...options })
 }
 
 export interface ScriptedDispatcher {
@@ -62,20 +71,6 @@ export async function startScriptedDispatcher(pool: Partial<Config['pool']> = {}
       server.close()
       await dispatcher.close()
     },
-  }
-}
-
-let jobCounter = 0
-
-/** A JobSpec with a fresh id and small limits. */
-export function testJob(code: string, overrides: Partial<Omit<JobSpec, 'limits'>> & { limits?: Partial<JobSpec['limits']> } = {}): JobSpec {
-  const { limits, ...rest } = overrides
-  return {
-    jobId: `job-${process.pid}-${++jobCounter}`,
-    code,
-    priority: 0,
-    ...rest,
-    limits: { wallMs: 5000, cpuMs: 5000, memoryMb: 64, outputBytes: 1024 * 1024, ...limits },
   }
 }
 

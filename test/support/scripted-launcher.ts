@@ -12,7 +12,7 @@
 import { Dealer } from 'zeromq'
 import { decode, toSandboxMessageSchema, type ToSandboxMessage } from '../../protocol/index.ts'
 import type { SandboxBoot } from '../../protocol/index.ts'
-import type { Launcher, LauncherHost, SandboxHandle } from '../launcher.ts'
+import type { Launcher, LauncherHost, SandboxHandle } from '../../worker/launcher.ts'
 import { Inbox } from './inbox.ts'
 
 type Exit = { code: number | null; signal: string | null; reason: string }

@@ -19,8 +19,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Router, type SocketOptions } from 'zeromq'
-import { decode, sandboxMessageSchema } from '../../protocol/index.ts'
-import type { Launcher, SandboxHandle } from '../launcher.ts'
+import { decode, sandboxMessageSchema } from '../../../protocol/index.ts'
+import type { Launcher, SandboxHandle } from '../../../worker/launcher.ts'
 
 let counter = 0
 

@@ -4,8 +4,8 @@
  * will run the same. Adapter-neutral: it only calls the port.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Output } from '../../protocol/index.ts'
-import { LIVE_STATUSES as LIVE, type JobRecord, type SessionRecord, type Store } from './port.ts'
+import type { Output } from '../../../protocol/index.ts'
+import { LIVE_STATUSES as LIVE, type JobRecord, type SessionRecord, type Store } from '../../../server/store/port.ts'
 
 export interface StoreUnderTest {
   /** A fresh, empty store, not yet opened. */
