@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from './load.ts'
+import { ENV_OPTIONS } from './schema.ts'
 
 describe('loadConfig', () => {
   it('fills every default', () => {
@@ -48,6 +49,17 @@ describe('loadConfig', () => {
     expect(config.log.level).toBe('info')
     expect(loadConfig({ CELLGATE_LOG_LEVEL: 'debug', CELLGATE_SWEEP_INTERVAL_MS: '250' })).toMatchObject({ log: { level: 'debug' }, server: { sweepIntervalMs: 250 } })
     expect(() => loadConfig({ CELLGATE_LOG_LEVEL: 'loud' })).toThrow(/log\.level \(CELLGATE_LOG_LEVEL\)/)
+  })
+
+  it('documents every option in the README, with its default', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const defaults = loadConfig({})
+    for (const [name, [section, key]] of Object.entries(ENV_OPTIONS)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\` | \`${section}.${key}\` |`))
+      expect(row, `${name} in the README's configuration table`).toBeDefined()
+      const value = (defaults[section] as Record<string, unknown>)[key]
+      if (typeof value === 'number' || typeof value === 'boolean') expect(row, name).toContain(`| \`${String(value)}\` |`)
+    }
   })
 
   it('says which file is broken', () => {

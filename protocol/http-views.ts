@@ -1,6 +1,6 @@
 /**
  * What HTTP clients get back: the views the API answers with, and its error
- * body. The web tier builds them from its records (server/job-view.ts…);
+ * body. The web tier builds them from its records (server/records.ts);
  * the web client reads them. Types only: nothing here reaches the browser's
  * bundle but names.
  */

@@ -136,14 +136,17 @@ describe('sessions end to end', () => {
     expect(refused.body.error.code).toBe('too_many_sessions')
   })
 
+  /** The session once it has ended (polled: the sweep or the dispatcher's report ends it). */
+  async function endedSession(id: string): Promise<Session> {
+    const read = async () => (await api('GET', `/sessions/${id}`)).body as Session
+    await expect.poll(async () => (await read()).status, { interval: 100 }).toBe('ended')
+    return read()
+  }
+
   it('ends a session left idle past its idle timeout', async () => {
     const { id } = await newSession()
     await result('kept = 1', id)
-    let session: Session
-    do {
-      await new Promise((resolve) => setTimeout(resolve, 500))
-      session = (await api('GET', `/sessions/${id}`)).body as Session
-    } while (session.status === 'active')
+    const session = await endedSession(id)
     expect(session.endReason).toMatch(/idle/)
     expect((await api('POST', '/cells', { code: 'kept', session: id })).status).toBe(409)
   })
@@ -160,11 +163,7 @@ describe('sessions end to end', () => {
     expect(job).toMatchObject({ status: 'lost', error: { name: 'SandboxLost' } })
     expect(job!.error!.message).toMatch(/sandbox holding this session died/)
 
-    let session = (await api('GET', `/sessions/${id}`)).body as Session
-    while (session.status === 'active') {
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      session = (await api('GET', `/sessions/${id}`)).body as Session
-    }
+    const session = await endedSession(id)
     expect(session.endReason).toMatch(/sandbox holding this session died/)
     const refused = await api('POST', '/cells', { code: 'kept', session: id })
     expect(refused.status).toBe(409)
