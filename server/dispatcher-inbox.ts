@@ -47,7 +47,8 @@ export class DispatcherInbox {
   /** Takes one batch from the dispatcher link; stored on the next tick together with whatever else arrives. */
   receive(messages: readonly DispatcherMessage[]): void {
     if (this.closed) return
-    this.pending.push(...messages)
+    // One by one: spreading a batch of 100k+ messages into push() overflows the stack and would drop the whole batch.
+    for (const message of messages) this.pending.push(message)
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.flush())
       .catch((err: unknown) => this.deps.logger.error({ err }, 'storing dispatcher messages failed'))
