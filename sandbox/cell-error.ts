@@ -20,12 +20,25 @@ const MAX_NAME = 200
 const MAX_TEXT = 64 * 1024
 
 /**
+ * The error cut to the protocol's bounds, whatever made it: a sandbox
+ * message over them is refused by the dispatcher, and the cell with it.
+ *
+ * @example
+ *   clipCellError({ name: 'UnhandledRejection', message: 'x'.repeat(70_000) }).message.length // 65536
+ */
+export function clipCellError(error: CellError): CellError {
+  const clipped: CellError = { name: error.name.slice(0, MAX_NAME), message: error.message.slice(0, MAX_TEXT) }
+  if (error.stack !== undefined) clipped.stack = error.stack.slice(0, MAX_TEXT)
+  return clipped
+}
+
+/**
  * @example
  *   cellError('Error', 'x', 'Error: x\n    at eval (cell.js:2:7)\n    at enter (cellgate-prelude.js:9:1)', code, [])
  *   // { name: 'Error', message: 'x', stack: 'Error: x\n    at cell.js:2:7' }
  */
 export function cellError(name: string, message: string, rawStack: string | undefined, code: string, shifts: ColumnShift[]): CellError {
-  const error: CellError = { name: name.slice(0, MAX_NAME), message: message.slice(0, MAX_TEXT) }
+  const error = clipCellError({ name, message })
   if (rawStack === undefined) return error
   const lines = rawStack.split('\n')
   const firstFrame = lines.findIndex((line) => FRAME.test(line))

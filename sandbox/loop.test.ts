@@ -166,6 +166,15 @@ describe('sandbox loop: a cell that', () => {
     await expectNextJobWorks()
   })
 
+  it('leaves a promise rejected with a huge non-error value: its end is cut to what the protocol allows', async () => {
+    const { end } = await run(cells.rejectsWithHugeValue)
+    expect(end).toMatchObject({ status: 'error', error: { name: 'UnhandledRejection' } })
+    expect(end.error!.message).toBe('x'.repeat(64 * 1024))
+    // As the dispatcher validates it: a message over the bounds would be refused, and the cell left running.
+    expect(sandboxMessageSchema.safeParse(end).success).toBe(true)
+    await expectNextJobWorks()
+  })
+
   it('awaits a promise nothing can settle: ends at once with UnsettledAwait', async () => {
     const { end } = await run(cells.awaitsForever, { wallMs: 60_000 })
     expect(end).toMatchObject({ status: 'error', error: { name: 'UnsettledAwait' } })

@@ -24,7 +24,7 @@
  */
 import ivm from 'isolated-vm'
 import { MAX_OUTPUT_CHUNK, type CellError, type CellResult, type JobSpec, type OutputBody, type Usage } from '../protocol/index.ts'
-import { cellError } from './cell-error.ts'
+import { cellError, clipCellError } from './cell-error.ts'
 import { readHostCall } from './host-call.ts'
 import type { Enter, EnterCall, HostCall } from './isolate/wire.ts'
 import { prepareCell, type PreparedCell } from './transform.ts'
@@ -314,7 +314,8 @@ class CellRun implements RunningCell {
       this.#enter?.release()
       this.#context?.release()
     }
-    this.#resolve({ ...outcome, usage })
+    // Every way a cell ends passes here: its error, whatever made it, is cut to the protocol's bounds.
+    this.#resolve({ ...outcome, ...(outcome.error && { error: clipCellError(outcome.error) }), usage })
   }
 
   /** Which time limit a session call's timeout stood for. */
