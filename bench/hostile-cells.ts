@@ -1,0 +1,25 @@
+/**
+ * What a hostile client runs: the failure-mode fixtures of the sandbox
+ * suite (test/support/fixtures/cells.ts) that try to take memory, flood the
+ * host with calls or flood output, each with the wall time it asks for and
+ * how it must end. bench/hostile-neighbour.ts loops through them beside
+ * ordinary cells; test/hostile-neighbours.test.ts runs each beside
+ * ordinary cells and a session in one sandbox process.
+ */
+import * as cells from '../test/support/fixtures/cells.ts'
+
+export interface HostileCell {
+  name: string
+  code: string
+  /** The wall time limit it asks for. */
+  timeoutMs: number
+  /** How it must end. */
+  status: 'error' | 'timeout'
+  error: string
+}
+
+export const HOSTILE_CELLS: readonly HostileCell[] = [
+  { name: 'array growth', code: cells.allocatesForever, timeoutMs: 2_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'output flood', code: cells.floodsOutput, timeoutMs: 2_000, status: 'error', error: 'OutputLimitExceeded' },
+  { name: 'endless loop', code: cells.loopsForever, timeoutMs: 1_000, status: 'timeout', error: 'WallTimeExceeded' },
+]
