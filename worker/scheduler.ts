@@ -202,6 +202,24 @@ export class Scheduler {
     if (job.spec.session && this.sessions.left(job)) this.pump()
   }
 
+  /**
+   * The dispatcher refused a frame the sandbox sent about this job: the job
+   * ends `error` now and is cancelled in the sandbox, which keeps its other
+   * jobs. False when the job had ended already (a later frame of the same fault).
+   */
+  refused(job: DispatchJob, error: CellError): boolean {
+    if (job.state === 'ended') return false
+    this.finish(job, { status: 'error', error })
+    this.cancelInSandbox(job)
+    return true
+  }
+
+  /** The cell of session `id` that `sandbox` holds now, if it holds the session. */
+  sessionCell(sandbox: Sandbox, id: string): DispatchJob | undefined {
+    const session = this.sessions.get(id)
+    return session?.sandbox === sandbox ? session.current ?? undefined : undefined
+  }
+
   /** The sandbox is dead: its jobs are queued again or end, as the rules say. */
   sandboxRetired(sandbox: Sandbox, reason: string): void {
     const sessionLost = `the sandbox holding this session died (${reason})`
