@@ -18,7 +18,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Dealer } from 'zeromq'
-import type { ScriptedLauncher, ScriptedSandbox } from '../test/support/scripted-launcher.ts'
+import type { ScriptedSandbox } from '../test/support/scripted-launcher.ts'
 import { testJob } from '../test/support/jobs.ts'
 import { startScriptedDispatcher, type ScriptedDispatcher, type TestServer } from '../test/support/dispatcher.ts'
 import { MAX_REFUSED_IN_A_ROW } from './sandbox-link.ts'
@@ -34,14 +34,13 @@ async function setup(pool: { size?: number; slots?: number } = {}) {
   return { ...started, dropped }
 }
 
-/** The n-th sandbox, launched to replace a retired one, runs the next job to its end. */
-async function serveNext(launcher: ScriptedLauncher, server: TestServer, n: number): Promise<void> {
-  const replacement = await launcher.launched(n)
-  const next = testJob('2')
+/** The sandbox (still serving, or launched to replace a retired one) runs the next job to its end. */
+async function runNext(sandbox: ScriptedSandbox, server: TestServer): Promise<void> {
+  const next = testJob('next')
   await server.send({ type: 'submit', job: next })
-  await replacement.waitForRun(next.jobId)
-  await replacement.send({ type: 'started', jobId: next.jobId })
-  await finish(replacement, next.jobId)
+  await sandbox.waitForRun(next.jobId)
+  await sandbox.send({ type: 'started', jobId: next.jobId })
+  await finish(sandbox, next.jobId)
   expect((await server.waitForEnd(next.jobId)).end.status).toBe('done')
 }
 
@@ -98,12 +97,7 @@ describe('dispatcher with untrusted sandboxes', () => {
 
     // The sandbox ends the cancelled job as a real one does; its end is not relayed, and it serves the next job.
     await a.send({ type: 'end', jobId: refused.jobId, status: 'cancelled', usage }, { type: 'credit', credits: 1 })
-    const next = testJob('3')
-    await server.send({ type: 'submit', job: next })
-    await a.waitForRun(next.jobId)
-    await a.send({ type: 'started', jobId: next.jobId })
-    await finish(a, next.jobId)
-    expect((await server.waitForEnd(next.jobId)).end.status).toBe('done')
+    await runNext(a, server)
     expect(server.about(refused.jobId).map((m) => m.type)).toEqual(['started', 'end'])
     expect(launcher.sandboxes).toHaveLength(1)
     expect(await dropped('invalid')).toBe(2)
@@ -161,7 +155,7 @@ describe('dispatcher with untrusted sandboxes', () => {
     await a.send('not json')
     const end = await server.waitForEnd(job.jobId)
     expect(end.end).toMatchObject({ status: 'lost', error: { name: 'SandboxLost', message: expect.stringMatching(/broken: it sent a frame that is not JSON/) } })
-    await serveNext(launcher, server, 2)
+    await runNext(await launcher.launched(2), server)
   })
 
   it(`retires a sandbox that sends ${MAX_REFUSED_IN_A_ROW} invalid frames in a row, not one whose invalid frames have valid ones between`, async () => {
@@ -178,7 +172,7 @@ describe('dispatcher with untrusted sandboxes', () => {
     expect(launcher.sandboxes).toHaveLength(1)
 
     await a.send(...stray, { type: 'nope' })
-    await serveNext(launcher, server, 2)
+    await runNext(await launcher.launched(2), server)
   })
 
   it('never has more jobs on a sandbox than its slots, whatever credits it claims', async () => {
@@ -219,12 +213,7 @@ describe('dispatcher with untrusted sandboxes', () => {
 
     // The sandbox ends the cancelled job; its end is not relayed again, and the slot serves the next job.
     await sandbox.send({ type: 'end', jobId: job.jobId, status: 'cancelled', usage }, { type: 'credit', credits: 1 })
-    const next = testJob('2')
-    await server.send({ type: 'submit', job: next })
-    await sandbox.waitForRun(next.jobId)
-    await sandbox.send({ type: 'started', jobId: next.jobId })
-    await finish(sandbox, next.jobId)
-    await server.waitForEnd(next.jobId)
+    await runNext(sandbox, server)
     expect(server.about(job.jobId).filter((m) => m.type === 'end')).toHaveLength(1)
   })
 })

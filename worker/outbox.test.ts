@@ -33,15 +33,21 @@ afterEach(async () => {
   for (const close of cleanup.splice(0).reverse()) await close()
 })
 
+/** A ROUTER and a DEALER `peer-1` it knows (it has heard from it). */
+async function peers(): Promise<{ router: Router; dealer: Dealer }> {
+  const router = new Router({ linger: 0 })
+  await router.bind('tcp://127.0.0.1:*')
+  const dealer = new Dealer({ routingId: 'peer-1', linger: 0 })
+  dealer.connect(router.lastEndpoint!)
+  cleanup.push(() => router.close(), () => dealer.close())
+  await dealer.send('hi')
+  await router.receive()
+  return { router, dealer }
+}
+
 describe('Outbox', () => {
   it('sends what one tick pushed for a peer as one multipart message, and drops batches for peers it cannot route', async () => {
-    const router = new Router({ linger: 0 })
-    await router.bind('tcp://127.0.0.1:*')
-    const dealer = new Dealer({ routingId: 'peer-1', linger: 0 })
-    dealer.connect(router.lastEndpoint!)
-    cleanup.push(() => router.close(), () => dealer.close())
-    await dealer.send('hi')
-    await router.receive() // the ROUTER knows the peer now
+    const { router, dealer } = await peers()
 
     const errors: string[] = []
     const outbox = new Outbox(router, { route: (key) => (key === 'one' ? Buffer.from('peer-1') : undefined), onSendError: (key) => errors.push(key) })
@@ -73,13 +79,7 @@ describe('Outbox', () => {
   })
 
   it(`sends a large tick in messages of at most ${MAX_BATCH_FRAMES} frames and ${MAX_BATCH_BYTES} bytes, in order`, async () => {
-    const router = new Router({ linger: 0 })
-    await router.bind('tcp://127.0.0.1:*')
-    const dealer = new Dealer({ routingId: 'peer-1', linger: 0 })
-    dealer.connect(router.lastEndpoint!)
-    cleanup.push(() => router.close(), () => dealer.close())
-    await dealer.send('hi')
-    await router.receive()
+    const { router, dealer } = await peers()
     const outbox = new Outbox(router, { route: () => Buffer.from('peer-1'), onSendError: () => {} })
 
     const small = Array.from({ length: 2500 }, (_, i) => Buffer.from(`f${i}`))
