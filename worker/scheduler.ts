@@ -23,7 +23,7 @@ import { DispatchJob } from './job.ts'
 import type { DispatcherMetrics } from './metrics.ts'
 import type { Pool, Sandbox } from './pool.ts'
 import { PriorityQueue } from './queue.ts'
-import { SessionTable, type DispatchSession } from './sessions.ts'
+import { SANDBOX_GONE, SessionTable, type DispatchSession } from './sessions.ts'
 
 /** JobSpec priorities are 0–9. */
 const PRIORITY_LEVELS = 10
@@ -102,6 +102,20 @@ export class Scheduler {
     if (session?.sandbox !== sandbox) return false
     this.loseSession(session, reason)
     return true
+  }
+
+  /**
+   * The server holds these sessions active, their cells all ended: each one
+   * no sandbox holds (this dispatcher restarted since, or it ended while the
+   * server was away) ends, and the server is told why.
+   */
+  checkSessions(serverId: string, ids: readonly string[]): void {
+    for (const id of ids) {
+      if (this.sessions.get(id)) continue
+      const reason = this.sessions.endedReason(id) ?? SANDBOX_GONE
+      this.sessions.end(id, reason)
+      this.options.toServer(serverId, encode({ type: 'sessionEnded', session: id, reason }))
+    }
   }
 
   /** Queued: ends `cancelled` now. In a sandbox: asks the sandbox, which ends it. Else: nothing. */
