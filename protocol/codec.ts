@@ -25,12 +25,26 @@ export function encode(message: ProtocolMessage): Buffer {
  *   const msg = decode(sandboxMessageSchema, frame) // SandboxMessage, or throws ProtocolError
  */
 export function decode<T>(schema: ZodType<T>, frame: Buffer | string): T {
-  let raw: unknown
+  return validate(schema, parseFrame(frame))
+}
+
+/**
+ * The JSON a frame holds, not yet validated: for a receiver that treats a
+ * frame that is not even JSON otherwise than an invalid message (sandbox-link.ts).
+ *
+ * @example
+ *   const raw = parseFrame(frame) // unknown, or throws ProtocolError('frame is not JSON')
+ */
+export function parseFrame(frame: Buffer | string): unknown {
   try {
-    raw = JSON.parse(typeof frame === 'string' ? frame : frame.toString('utf8'))
+    return JSON.parse(typeof frame === 'string' ? frame : frame.toString('utf8'))
   } catch {
     throw new ProtocolError('frame is not JSON')
   }
+}
+
+/** A parsed frame as a message of the union, or a ProtocolError naming the first thing wrong with it. */
+export function validate<T>(schema: ZodType<T>, raw: unknown): T {
   const parsed = schema.safeParse(raw)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]

@@ -28,6 +28,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('workersRequest'), requestId: idSchema }),
   /** The session ended (deleted, idle, too old): its queued cells end `cancelled`, its running cell is cancelled, its sandbox drops the context. */
   z.object({ type: z.literal('endSession'), session: sessionIdSchema }),
+  /**
+   * Sessions active in the store whose cells have all ended (sent after a dispatcher boot the server
+   * had not seen): the dispatcher answers `sessionEnded` for each one no sandbox of it holds, so they
+   * stop counting against the client's limit.
+   */
+  z.object({ type: z.literal('checkSessions'), sessions: z.array(sessionIdSchema).max(10_000) }),
 ])
 export type ServerMessage = z.infer<typeof serverMessageSchema>
 

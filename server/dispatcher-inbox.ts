@@ -6,13 +6,21 @@
  * so whatever the dispatcher may forget is durable; while the store is
  * down the batch is tried again until it is back, and, unacked, it is also
  * still held by the dispatcher, which re-sends it after a restart.
+ *
+ * No batch is dropped for one bad message: when the store refuses a batch
+ * (StoreRefusedError: it is up, but would refuse the same again), its
+ * messages are stored in halves, down to the one it refuses. That one is set
+ * aside (logged, counted) and its job ends `error` StoreRefused, saying what
+ * could not be stored and why; the dispatcher is told to cancel it, and
+ * everything else in the batch is stored and acked as usual.
  */
-import type { DispatcherMessage } from '../protocol/index.ts'
+import type { CellError, DispatcherMessage, MessageOf } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
 import { planBatch } from './job-updates.ts'
 import type { ServerMetrics } from './metrics.ts'
-import type { JobUpdate, Store, UpdateResult } from './store/port.ts'
+import { StoreRefusedError } from './store/guard.ts'
+import { LIVE_STATUSES, type JobUpdate, type Store, type UpdateResult } from './store/port.ts'
 
 export interface DispatcherInboxDeps {
   /** Stores updates and tells live subscribers what changed (JobService.commit). */
@@ -22,14 +30,19 @@ export interface DispatcherInboxDeps {
   /** Runs on the first welcome of each dispatcher boot (recovery); when it fails, the next welcome runs it again. */
   onNewBoot(bootId: string): Promise<void>
   logger: Logger
-  metrics: Pick<ServerMetrics, 'batchStored'>
+  metrics: Pick<ServerMetrics, 'batchStored' | 'messageRefused'>
 }
+
+type JobMessage = MessageOf<DispatcherMessage, 'started' | 'output' | 'end'>
 
 /** Longest pause between attempts to store a batch while the store is down. */
 const STORE_RETRY_MAX_MS = 5_000
 
 /** Jobs one ack message may name (the protocol's bound). */
 const MAX_ACKS = 10_000
+
+/** Characters of the store's refusal quoted in the job's error. */
+const MAX_REFUSAL_CHARS = 500
 
 /**
  * @example
@@ -78,23 +91,10 @@ export class DispatcherInbox {
   }
 
   private async storeBatch(batch: readonly DispatcherMessage[]): Promise<void> {
-    const { commit, store, link, logger } = this.deps
+    const { store, link, logger } = this.deps
     const plan = planBatch(batch, Date.now())
-    if (plan.updates.length > 0) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const started = performance.now()
-          await commit(plan.updates)
-          this.deps.metrics.batchStored(batch.length, (performance.now() - started) / 1000)
-          break
-        } catch (err) {
-          logger.warn({ messages: batch.length, attempt, err }, 'storing dispatcher messages failed; trying again')
-          // What arrives meanwhile waits behind this batch, so no job's messages overtake each other.
-          if (this.closed) return
-          await new Promise((resolve) => setTimeout(resolve, Math.min(STORE_RETRY_MAX_MS, 100 * 2 ** attempt)))
-        }
-      }
-    }
+    // Closed while the store was down: left unacked, to the dispatcher.
+    if (!(await this.store(batch, plan.updates))) return
     const now = Date.now()
     for (const { session, reason } of plan.sessionsEnded) {
       // Not retried: should this be lost, the session's next cell ends `lost` with the same reason, and ends it then.
@@ -112,5 +112,61 @@ export class DispatcherInbox {
         this.dispatcherBoot = null
       }
     }
+  }
+
+  /**
+   * Stores the messages' updates; when the store refuses them, the first
+   * half and then the second, down to the one message it refuses, which is
+   * set aside. False when the inbox closed while the store was down.
+   */
+  private async store(messages: readonly DispatcherMessage[], updates = planBatch(messages, Date.now()).updates): Promise<boolean> {
+    if (updates.length === 0) return true
+    let refusal: StoreRefusedError
+    try {
+      return await this.commitWhileDown(messages.length, updates)
+    } catch (err) {
+      if (!(err instanceof StoreRefusedError)) throw err
+      refusal = err
+    }
+    // One message with updates is one about a job.
+    if (messages.length === 1) return this.setAside(messages[0] as JobMessage, refusal)
+    const half = Math.ceil(messages.length / 2)
+    return (await this.store(messages.slice(0, half))) && this.store(messages.slice(half))
+  }
+
+  /** Commits, trying again while the store is down (a refusal is thrown); false when the inbox closed meanwhile. */
+  private async commitWhileDown(messages: number, updates: readonly JobUpdate[]): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const started = performance.now()
+        await this.deps.commit(updates)
+        this.deps.metrics.batchStored(messages, (performance.now() - started) / 1000)
+        return true
+      } catch (err) {
+        if (err instanceof StoreRefusedError) throw err
+        this.deps.logger.warn({ messages, attempt, err }, 'storing dispatcher messages failed; trying again')
+        // What arrives meanwhile waits behind this batch, so no job's messages overtake each other.
+        if (this.closed) return false
+        await new Promise((resolve) => setTimeout(resolve, Math.min(STORE_RETRY_MAX_MS, 100 * 2 ** attempt)))
+      }
+    }
+  }
+
+  /** The message the store refuses: logged, counted, and its job ended `error` instead (and cancelled in the dispatcher). */
+  private async setAside(message: JobMessage, refusal: StoreRefusedError): Promise<boolean> {
+    const { jobId } = message
+    this.deps.logger.error({ jobId, type: message.type, msgSeq: message.msgSeq, err: refusal }, 'the store refused a dispatcher message: set aside, its job ends error')
+    this.deps.metrics.messageRefused()
+    const what = message.type === 'output' ? 'an output' : message.type === 'end' ? 'the end (result)' : 'the start'
+    const error: CellError = { name: 'StoreRefused', message: `${what} of this job could not be stored (${refusal.message.slice(0, MAX_REFUSAL_CHARS)})` }
+    const patch = { endedAt: Date.now(), error, ...(message.type === 'end' && { usage: message.end.usage ?? null }) }
+    try {
+      if (!(await this.commitWhileDown(1, [{ jobId, transition: { from: LIVE_STATUSES, to: 'error', patch } }]))) return false
+    } catch (err) {
+      if (!(err instanceof StoreRefusedError)) throw err
+      this.deps.logger.error({ jobId, err }, 'the store refused the error end of a job whose message it refused')
+    }
+    if (message.type !== 'end') this.deps.link.send([{ type: 'cancel', jobId }])
+    return true
   }
 }

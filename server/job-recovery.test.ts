@@ -47,6 +47,31 @@ describe('recoverAfterBoot', () => {
   })
 })
 
+describe('checkSessions after a new boot', () => {
+  it('asks the dispatcher about active sessions whose cells all ended, and ends those it answers for', async () => {
+    const [idle, busy, empty] = [await s.sessions.create(TEST_CALLER), await s.sessions.create(TEST_CALLER), await s.sessions.create(TEST_CALLER)]
+    const done = await s.jobs.submit(TEST_CALLER, { code: 'x = 1', session: idle.id })
+    s.link.deliver([
+      { type: 'started', jobId: done.id, msgSeq: 1, bootId: 'boot-1', sandboxId: 'sb' },
+      { type: 'end', jobId: done.id, msgSeq: 2, end: { status: 'done', usage: { cpuMs: 1, wallMs: 1, heapBytes: 1, outputBytes: 0 } } },
+    ])
+    const running = await s.jobs.submit(TEST_CALLER, { code: 'y = 1', session: busy.id })
+    s.link.deliver([{ type: 'started', jobId: running.id, msgSeq: 1, bootId: 'boot-2', sandboxId: 'sb' }])
+    await s.jobs.idle()
+    s.link.sent.length = 0
+
+    s.link.deliver([{ type: 'welcome', bootId: 'boot-2', pool: POOL }])
+    await s.jobs.idle()
+    expect(s.link.sent.filter((m) => m.type === 'checkSessions')).toEqual([{ type: 'checkSessions', sessions: [idle.id] }])
+
+    s.link.deliver([{ type: 'sessionEnded', session: idle.id, reason: 'the sandbox holding this session\'s context went away' }])
+    await s.jobs.idle()
+    expect(await s.store.getSession(idle.id)).toMatchObject({ status: 'ended', endReason: 'the sandbox holding this session\'s context went away' })
+    expect((await s.store.getSession(busy.id))?.status).toBe('active')
+    expect((await s.store.getSession(empty.id))?.status).toBe('active')
+  })
+})
+
 describe('sweepStaleJobs', () => {
   it('ends lost what waited too long in the queue or ran far past its limit, and cancels it', async () => {
     const queued = await s.jobs.submit(TEST_CALLER, { code: 'q' })

@@ -4,17 +4,18 @@
  * server just started, or the dispatcher restarted), and a periodic sweep
  * that ends jobs nobody will ever finish, and sessions past their time.
  * A session whose running cell is lost this way has lost its context too,
- * so it ends with the cell.
+ * so it ends with the cell; a session whose cells had all ended is checked
+ * with the dispatcher (checkSessions), which ends those no sandbox holds.
  */
 import type { Config } from '../config/schema.ts'
-import type { CellError, ServerMessage } from '../protocol/index.ts'
+import { isTerminal, type CellError, type ServerMessage } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
 import { jobSpecOf } from './records.ts'
 import { LIVE_STATUSES, type JobRecord, type JobUpdate, type Store, type UpdateResult } from './store/port.ts'
 
 export interface RecoveryDeps {
-  store: Pick<Store, 'findJobsByStatus'>
+  store: Pick<Store, 'findJobsByStatus' | 'findExpiredSessions' | 'getSessionCells' | 'getJob'>
   link: Pick<DispatcherLink, 'send'>
   config: Pick<Config, 'server' | 'dispatcher'>
   /** Stores job updates and tells live subscribers (the job service's commit). */
@@ -23,10 +24,17 @@ export interface RecoveryDeps {
   endSession(id: string, reason: string): Promise<boolean>
 }
 
+/** Sessions one checkSessions may name (the protocol's bound), and the most checked after one boot. */
+const MAX_CHECKED_SESSIONS = 10_000
+
+/** The latest epoch millisecond a JavaScript Date can hold. */
+const LATEST_DATE_MS = 8.64e15
+
 /**
  * On a dispatcher boot not seen before: queued jobs are submitted again (the
- * dispatcher ignores ids it already holds), and running jobs started by
- * another dispatcher boot end `lost`, since the process that ran them is gone.
+ * dispatcher ignores ids it already holds), running jobs started by another
+ * dispatcher boot end `lost`, since the process that ran them is gone, and
+ * the sessions still active are checked with the dispatcher (checkSessions).
  *
  * @example
  *   await recoverAfterBoot(deps, welcome.bootId) // on the first welcome of each boot (dispatcher-inbox.ts)
@@ -36,10 +44,37 @@ export async function recoverAfterBoot(deps: RecoveryDeps, bootId: string): Prom
   const submits: ServerMessage[] = live.filter((job) => job.status === 'queued').map((job) => ({ type: 'submit', job: jobSpecOf(job) }))
   if (submits.length > 0) deps.link.send(submits)
   const orphans = live.filter((job) => job.status === 'running' && job.dispatcherBoot !== bootId)
-  if (orphans.length === 0) return
-  const error: CellError = { name: 'DispatcherLost', message: 'the dispatcher running this cell restarted; the cell was lost' }
-  await deps.commit(orphans.map((job) => loseJob(job, error, Date.now())))
-  await endSessionsOf(deps, orphans, 'the dispatcher holding this session restarted; its context was lost')
+  if (orphans.length > 0) {
+    const error: CellError = { name: 'DispatcherLost', message: 'the dispatcher running this cell restarted; the cell was lost' }
+    await deps.commit(orphans.map((job) => loseJob(job, error, Date.now())))
+    await endSessionsOf(deps, orphans, 'the dispatcher holding this session restarted; its context was lost')
+  }
+  await checkSessions(deps)
+}
+
+/**
+ * Asks the dispatcher about every active session whose latest cell has
+ * ended; it answers sessionEnded for those no sandbox holds (stored by the
+ * inbox), so they stop counting against sessions.maxPerClient. A session
+ * with a cell not ended is left out: that cell is queued (submitted again
+ * above, so the dispatcher holds the session when it reads the check) or
+ * its submit is still to be sent; it is not ended under its client's feet.
+ *
+ * @example
+ *   await checkSessions(deps) // link: checkSessions {sessions: ['s1…', 's2…']}
+ */
+export async function checkSessions(deps: RecoveryDeps): Promise<void> {
+  const { store } = deps
+  // Last used before the latest time a Date holds (MongoDB stores Dates): every active session.
+  const active = await store.findExpiredSessions(LATEST_DATE_MS, 0, MAX_CHECKED_SESSIONS)
+  const idle: string[] = []
+  for (const session of active) {
+    if (session.cells === 0) continue
+    const last = (await store.getSessionCells(session.id)).at(-1)
+    const job = last === undefined ? null : await store.getJob(last)
+    if (job && isTerminal(job.status)) idle.push(session.id)
+  }
+  if (idle.length > 0) deps.link.send([{ type: 'checkSessions', sessions: idle }])
 }
 
 /**

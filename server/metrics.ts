@@ -37,6 +37,7 @@ const BATCH_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02
 export class ServerMetrics {
   private readonly submitted: Counter
   private readonly ended: Counter<'status'>
+  private readonly refused: Counter
   private readonly wait: Histogram
   private readonly run: Histogram
   private readonly batchMessages: Histogram
@@ -51,6 +52,7 @@ export class ServerMetrics {
     this.run = new Histogram({ name: 'cellgate_job_run_seconds', help: 'From a job\'s start to its end', buckets: JOB_SECONDS, registers })
     this.batchMessages = new Histogram({ name: 'cellgate_store_batch_messages', help: 'Dispatcher messages per store batch', buckets: BATCH_MESSAGES, registers })
     this.batchSeconds = new Histogram({ name: 'cellgate_store_batch_seconds', help: 'Time to store one batch of dispatcher messages', buckets: BATCH_SECONDS, registers })
+    this.refused = new Counter({ name: 'cellgate_store_refused_messages_total', help: 'Dispatcher messages the store refused, set aside with their job ended error', registers })
     this.streams = new Gauge({ name: 'cellgate_event_streams_open', help: 'Event streams this instance serves now', registers })
 
     // Read from the link when scraped: nothing to keep up to date in between.
@@ -94,6 +96,11 @@ export class ServerMetrics {
     if (!isTerminal(to)) return
     this.ended.inc({ status: to })
     if (startedAt !== null && endedAt !== null) this.run.observe((endedAt - startedAt) / 1000)
+  }
+
+  /** The store refused a dispatcher message; it was set aside and its job ended `error` (dispatcher-inbox.ts). */
+  messageRefused(): void {
+    this.refused.inc()
   }
 
   batchStored(messages: number, seconds: number): void {

@@ -167,4 +167,37 @@ describe('dispatcher sessions, scripted sandbox', () => {
       await scripted.close()
     }
   })
+  it('answers checkSessions with sessionEnded for the sessions no sandbox holds only, with the reason it knows', async () => {
+    const launcher = new ScriptedLauncher()
+    const scripted = await startTestDispatcher(launcher, { pool: { size: 1, slots: 2 } })
+    const client = await TestServer.connect(scripted.endpoints.server, { serverId: 'srv-check' })
+    try {
+      const sandbox = await launcher.launched(1)
+      const [held, ended, never] = [session(), session(), session()]
+      const cells = [held.cell('1'), ended.cell('1')]
+      await client.send(...cells.map((job) => ({ type: 'submit' as const, job })))
+      for (const cell of cells) {
+        await sandbox.waitForRun(cell.jobId)
+        await sandbox.send({ type: 'started', jobId: cell.jobId }, { type: 'end', jobId: cell.jobId, status: 'done', usage }, { type: 'credit', credits: 1 })
+        await client.waitForEnd(cell.jobId)
+      }
+      // The sandbox lost `ended`'s context while the server was not listening: the server missed this.
+      await sandbox.send({ type: 'sessionEnded', session: ended.id, reason: 'the cell ran out of memory' })
+      await client.waitFor((m) => m.type === 'sessionEnded' && m.session === ended.id)
+      const from = client.received.length
+
+      await client.send({ type: 'checkSessions', sessions: [held.id, ended.id, never.id] })
+      const answer = (await client.waitFor((m) => m.type === 'sessionEnded' && m.session === never.id, from)) as SessionEnded
+      expect(answer.reason).toMatch(/the sandbox holding this session's context went away/)
+      const answered = client.received.slice(from).filter((m): m is SessionEnded => m.type === 'sessionEnded')
+      expect(answered).toEqual([{ type: 'sessionEnded', session: ended.id, reason: 'the cell ran out of memory' }, answer])
+      // The held session still runs its cells.
+      const next = held.cell('2')
+      await client.send({ type: 'submit', job: next })
+      await sandbox.waitForRun(next.jobId)
+    } finally {
+      client.close()
+      await scripted.close()
+    }
+  })
 })

@@ -9,7 +9,7 @@ import type { Logger } from '../telemetry/logger.ts'
 import type { DispatcherMetrics } from './metrics.ts'
 
 export const DROP_REASONS = [
-  /** A sandbox frame that is not JSON or not a valid SandboxMessage. */
+  /** A sandbox frame that is not JSON or not a valid SandboxMessage (the job it is about, if any, ends `error`; see sandbox-link.ts). */
   'invalid',
   /** From a routing id that is not a live sandbox of the pool. */
   'unknown-sandbox',

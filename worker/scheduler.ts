@@ -23,7 +23,7 @@ import { DispatchJob } from './job.ts'
 import type { DispatcherMetrics } from './metrics.ts'
 import type { Pool, Sandbox } from './pool.ts'
 import { PriorityQueue } from './queue.ts'
-import { SessionTable, type DispatchSession } from './sessions.ts'
+import { SANDBOX_GONE, SessionTable, type DispatchSession } from './sessions.ts'
 
 /** JobSpec priorities are 0–9. */
 const PRIORITY_LEVELS = 10
@@ -102,6 +102,20 @@ export class Scheduler {
     if (session?.sandbox !== sandbox) return false
     this.loseSession(session, reason)
     return true
+  }
+
+  /**
+   * The server holds these sessions active, their cells all ended: each one
+   * no sandbox holds (this dispatcher restarted since, or it ended while the
+   * server was away) ends, and the server is told why.
+   */
+  checkSessions(serverId: string, ids: readonly string[]): void {
+    for (const id of ids) {
+      if (this.sessions.get(id)) continue
+      const reason = this.sessions.endedReason(id) ?? SANDBOX_GONE
+      this.sessions.end(id, reason)
+      this.options.toServer(serverId, encode({ type: 'sessionEnded', session: id, reason }))
+    }
   }
 
   /** Queued: ends `cancelled` now. In a sandbox: asks the sandbox, which ends it. Else: nothing. */
@@ -200,6 +214,24 @@ export class Scheduler {
     if (job.state !== 'ended') this.finish(job, { status: end.status, result: end.result, error: end.error, usage: end.usage })
     // The sandbox may have had a free slot already, so no onFree will come for the session's next cell.
     if (job.spec.session && this.sessions.left(job)) this.pump()
+  }
+
+  /**
+   * The dispatcher refused a frame the sandbox sent about this job: the job
+   * ends `error` now and is cancelled in the sandbox, which keeps its other
+   * jobs. False when the job had ended already (a later frame of the same fault).
+   */
+  refused(job: DispatchJob, error: CellError): boolean {
+    if (job.state === 'ended') return false
+    this.finish(job, { status: 'error', error })
+    this.cancelInSandbox(job)
+    return true
+  }
+
+  /** The cell of session `id` that `sandbox` holds now, if it holds the session. */
+  sessionCell(sandbox: Sandbox, id: string): DispatchJob | undefined {
+    const session = this.sessions.get(id)
+    return session?.sandbox === sandbox ? session.current ?? undefined : undefined
   }
 
   /** The sandbox is dead: its jobs are queued again or end, as the rules say. */

@@ -13,6 +13,8 @@
  *     cancel {jobId}            ------------------>  scheduler.cancel
  *     endSession {session}      ------------------>  scheduler.endSession (its cells cancelled, its sandbox told)
  *                               <------------------  sessionEnded {session, reason}  (context lost; not retained)
+ *     checkSessions {sessions}  ------------------>  scheduler.checkSessions
+ *                               <------------------  sessionEnded {session, reason}  for each one no sandbox holds
  *                               <------------------  started / output / end {msgSeq}
  *     ack {acks: [{jobId, upTo}]} ---------------->  ledger drops ≤ upTo
  *     workers {requestId}       ------------------>  (pool + launcher hosts, now)
@@ -125,6 +127,9 @@ export class ServerLink {
         break
       case 'endSession':
         scheduler.endSession(message.session)
+        break
+      case 'checkSessions':
+        scheduler.checkSessions(peer.serverId, message.sessions)
         break
       case 'workersRequest':
         this.options.send(peer.serverId, encode({ type: 'workersReport', requestId: message.requestId, ...this.options.workers() } satisfies DispatcherMessage))

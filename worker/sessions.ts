@@ -18,6 +18,9 @@ import type { Sandbox } from './pool.ts'
 /** Ended sessions remembered for cells that still arrive; the oldest are forgotten first. */
 const MAX_ENDED = 10_000
 
+/** Why a session the server still counts active ended, when this dispatcher never held it (checkSessions). */
+export const SANDBOX_GONE = 'the sandbox holding this session\'s context went away (the dispatcher restarted since its last cell); the session ended'
+
 export const NOT_HELD = 'this session\'s context is in no sandbox (the dispatcher restarted since its previous cell); it is gone'
 
 export class DispatchSession {
@@ -95,6 +98,11 @@ export class SessionTable {
     session!.waiting.splice(at, 1)
     if (session!.waiting.length === 0) this.ready.delete(session!)
     return true
+  }
+
+  /** Why the session ended, if this dispatcher ended it and still remembers. */
+  endedReason(id: string): string | undefined {
+    return this.ended.get(id)
   }
 
   /** Forgets the session and remembers why it ended; returns it (with its cells) if it was live. */

@@ -3,11 +3,41 @@
  * full) is the store being unavailable, not a bug in the request: the web
  * tier answers it with 503 `unavailable` rather than 500. guardStore puts
  * that boundary around any adapter.
+ *
+ * Some errors are the store refusing what it was given, not being down: a
+ * MongoDB document over 16 MB, a value the driver cannot encode, a SQLite
+ * constraint or size limit. Trying again cannot help, so they are told apart
+ * as StoreRefusedError (the dispatcher inbox then finds the message it
+ * refuses and sets it aside, dispatcher-inbox.ts).
  */
 import type { Store } from './port.ts'
 
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError'
+}
+
+/**
+ * The store refused the data it was given (it is up): the same call would
+ * fail again. A kind of StoreUnavailableError, so a request that meets one
+ * is answered 503 as before; the dispatcher inbox tells it apart.
+ */
+export class StoreRefusedError extends StoreUnavailableError {
+  override name = 'StoreRefusedError'
+}
+
+/** MongoDB server codes for a refused document: BadValue, DocumentValidationFailure, BSONObjectTooLarge. */
+const MONGO_REFUSALS = new Set([2, 121, 10334])
+/** SQLite result codes (extended ones start with these) for a refused value: constraints, too big, wrong type. */
+const SQLITE_REFUSALS = ['SQLITE_CONSTRAINT', 'SQLITE_TOOBIG', 'SQLITE_MISMATCH']
+
+/** Whether a backend's error is a refusal of the data rather than the store being unavailable. */
+function refused(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  // The MongoDB driver checks sizes and encodes documents before it sends: "Document is larger than the maximum size".
+  if (err.name === 'MongoInvalidArgumentError' || err.name === 'BSONError') return true
+  const code = (err as { code?: unknown }).code
+  if (err.name === 'MongoServerError' || err.name === 'MongoBulkWriteError') return typeof code === 'number' && MONGO_REFUSALS.has(code)
+  return err.name === 'SqliteError' && typeof code === 'string' && SQLITE_REFUSALS.some((prefix) => code.startsWith(prefix))
 }
 
 /**
@@ -21,6 +51,7 @@ export function guardStore(store: Store): Store {
       return await call(...args)
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err
+      if (refused(err)) throw new StoreRefusedError(`the ${store.kind} store refused it: ${(err as Error).message}`, { cause: err })
       throw new StoreUnavailableError(`the ${store.kind} store is unavailable: ${(err as Error).message}`, { cause: err })
     }
   }

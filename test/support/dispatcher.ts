@@ -25,6 +25,8 @@ export interface TestDispatcherConfig {
   graceMs?: number
   /** Default: a free loopback port. */
   sandboxEndpoint?: string
+  /** Where servers connect; default: a free loopback port (a fixed one to restart a dispatcher where its servers look). */
+  endpoint?: string
 }
 
 /**
@@ -34,7 +36,7 @@ export interface TestDispatcherConfig {
  */
 export function startTestDispatcher(launcher: Launcher, overrides: TestDispatcherConfig = {}, options: Partial<DispatcherOptions> = {}): Promise<Dispatcher> {
   const config = testConfig({
-    dispatcher: { endpoint: 'tcp://127.0.0.1:*', sandboxEndpoint: overrides.sandboxEndpoint ?? 'tcp://127.0.0.1:*', graceMs: overrides.graceMs ?? 2000 },
+    dispatcher: { endpoint: overrides.endpoint ?? 'tcp://127.0.0.1:*', sandboxEndpoint: overrides.sandboxEndpoint ?? 'tcp://127.0.0.1:*', graceMs: overrides.graceMs ?? 2000 },
     pool: { size: 1, slots: 1, ...overrides.pool },
   })
   return startDispatcher(config, launcher, { log: silentLogger(), registry: new Registry(), ...options })
