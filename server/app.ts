@@ -75,7 +75,9 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use(`${API_BASE}/*`, identifyCaller())
 
   app.route(`${API_BASE}/cells`, cellRoutes(services.jobs))
-  app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, { heartbeatMs: server.streamHeartbeatMs, metrics }))
+  app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, {
+    heartbeatMs: server.streamHeartbeatMs, maxUnsentBytes: server.streamMaxUnsentBytes, stallMs: server.streamStallMs, metrics, logger,
+  }))
   app.route(`${API_BASE}/sessions`, sessionRoutes(services.sessions))
   app.route(`${API_BASE}/notebooks`, notebookRoutes(services.notebooks))
   app.route(`${API_BASE}/health`, healthRoutes(services.status))

@@ -20,7 +20,7 @@ beforeEach(async () => {
   s = await inProcessServer()
   const captured = capturingLogger()
   records = captured.records
-  deps = { store: s.store, hub: s.hub, pollMs: 20, logger: captured.logger }
+  deps = { store: s.store, hub: s.hub, pollMs: 20, pageSize: 1000, logger: captured.logger }
 })
 afterEach(async () => {
   await s.close()
@@ -41,15 +41,17 @@ async function newJob(): Promise<string> {
   return (await s.jobs.submit(TEST_CALLER, { code: 'x' })).id
 }
 
-function summary(event: JobStreamEvent): string {
+async function summary(event: JobStreamEvent): Promise<string> {
   if (event.type === 'status') return `status:${event.status}`
   if (event.type === 'output') return `output:${event.output.seq}`
-  return `done:${event.job.outputs.map((o) => o.seq).join(',')}`
+  const seqs: number[] = []
+  for await (const page of event.outputs()) seqs.push(...page.map((o) => o.seq))
+  return `done:${seqs.join(',')}`
 }
 
 /** Every event as a short string, into `seen` as they come (so a test can wait for one), until the iteration ends. */
-async function collect(events: AsyncIterable<JobStreamEvent> | null, seen: string[] = []): Promise<string[]> {
-  for await (const event of events!) seen.push(summary(event))
+async function collect(events: AsyncIterable<JobStreamEvent[]> | null, seen: string[] = []): Promise<string[]> {
+  for await (const batch of events!) for (const event of batch) seen.push(await summary(event))
   return seen
 }
 
@@ -70,10 +72,10 @@ describe('followJob', () => {
     const getOutputs = deps.store.getOutputs.bind(deps.store)
     deps.store = {
       getJob: (jobId) => s.store.getJob(jobId),
-      getOutputs: async (jobId, after) => {
+      getOutputs: async (jobId, after, limit) => {
         deps.store.getOutputs = getOutputs
         await deliver([output(id, 2)]) // live to the hub, and in the store for the read
-        return getOutputs(jobId, after)
+        return getOutputs(jobId, after, limit)
       },
     }
     const reading = collect(await followJob(deps, id, 0, new AbortController().signal))
@@ -102,8 +104,8 @@ describe('followJob', () => {
     const abort = new AbortController()
     const events = await followJob(deps, id, 0, abort.signal)
     const seen: string[] = []
-    for await (const event of events!) {
-      seen.push(summary(event))
+    for await (const batch of events!) {
+      for (const event of batch) seen.push(await summary(event))
       abort.abort()
     }
     expect(seen).toEqual(['status:queued'])
