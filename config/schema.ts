@@ -42,7 +42,7 @@ export const configSchema = z.object({
     /** Interval of the comment lines that keep an idle event stream open through proxies. */
     streamHeartbeatMs: z.number().int().min(100).max(600_000).default(15_000),
     /** Outputs an event stream reads from the store at once when it replays a job; it yields to other requests between pages. */
-    streamPageSize: z.number().int().min(1).max(100_000).default(1_000),
+    streamPageSize: z.number().int().min(1).max(100_000).default(500),
     /** Bytes an event stream may hold that its client has not taken yet; past it the stream waits for the client. */
     streamMaxUnsentBytes: z.number().int().min(16_384).max(1 << 30).default(1 << 20),
     /** A client that leaves its stream at that bound this long is disconnected (it can resume with Last-Event-ID). */

@@ -84,6 +84,30 @@ describe('followJob', () => {
     expect(await reading).toEqual(['status:running', 'output:1', 'output:2', 'output:3', 'status:done', 'done:1,2,3'])
   })
 
+  it('reads a long job in pages, and a live flood past a page that its reader has not taken from the store, each output once', async () => {
+    deps.pageSize = 4
+    const id = await newJob()
+    await deliver([started(id), ...[1, 2, 3, 4, 5, 6].map((seq) => output(id, seq))])
+    const iterator = (await followJob(deps, id, 0, new AbortController().signal))![Symbol.asyncIterator]()
+    const batches: string[][] = []
+    const next = async () => {
+      const { value } = await iterator.next()
+      batches.push(await Promise.all((value as JobStreamEvent[]).map(summary)))
+    }
+    for (let i = 0; i < 3; i++) await next()
+    expect(batches).toEqual([['status:running'], ['output:1', 'output:2', 'output:3', 'output:4'], ['output:5', 'output:6']])
+    // Now live, and slow: 24 more arrive while it has not taken one, far over the page its inbox keeps.
+    const waiting = iterator.next()
+    await deliver([7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18].map((seq) => output(id, seq)))
+    await deliver([...[19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30].map((seq) => output(id, seq)), ended(id, 32)])
+    const first = await Promise.all(((await waiting).value as JobStreamEvent[]).map(summary))
+    const rest = await collect({ [Symbol.asyncIterator]: () => iterator })
+    const seqs = [...first, ...rest].filter((e) => e.startsWith('output:')).map((e) => Number(e.slice(7)))
+    expect(seqs).toEqual(Array.from({ length: 24 }, (_, i) => i + 7))
+    expect(rest.slice(-2)).toEqual(['status:done', `done:${Array.from({ length: 30 }, (_, i) => i + 1).join(',')}`])
+    expect(s.hub.size).toBe(0)
+  })
+
   it('sees what another instance stores by reading the store while the job runs', async () => {
     const id = await newJob()
     const seen: string[] = []

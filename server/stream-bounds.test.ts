@@ -9,15 +9,14 @@
  *   replay-reader (x3, own processes) --GET /events--> server <--GET /health (x4 loops)-- this test
  *   paused http clients (x50)         --GET /events--> server: holds <= streamMaxUnsentBytes each, then disconnects
  */
-import { spawn } from 'node:child_process'
 import { get, type IncomingMessage } from 'node:http'
-import { createInterface } from 'node:readline'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { Output } from '../protocol/index.ts'
 import { silentLogger } from '../telemetry/logger.ts'
 import { metricValue } from '../telemetry/metrics.ts'
 import { testConfig, type TestConfigInput } from '../test/support/config.ts'
+import { longJobOutput, startReplayReader, storeLongJob } from '../test/support/long-job.ts'
 import { RecordingLink } from '../test/support/server.ts'
 import { readEvents, sseEvents } from '../test/support/sse.ts'
 import { tempDir } from '../test/support/temp-dir.ts'
@@ -25,7 +24,6 @@ import { startServer, type RunningServer } from './main.ts'
 
 const OUTPUTS = 150_000
 const LARGE_OUTPUTS = 20_000
-const READER = 'test/support/fixtures/replay-reader.ts'
 
 let server: RunningServer | undefined
 const tmp = tempDir('cellgate-streams-')
@@ -40,40 +38,11 @@ async function start(sections: TestConfigInput['server'] = {}): Promise<RunningS
   return server
 }
 
-/** Output `seq`, its text `padding` characters long (and a line number). */
-function output(seq: number, padding = 0): Output {
-  return { seq, stream: 'stdout', mime: 'text/plain', data: `${'.'.repeat(padding)}line ${seq}\n` }
-}
-
-/** A finished job with `count` outputs, stored as the dispatcher's messages would store it; its event stream URL. */
-async function storeLongJob(s: RunningServer, count: number, padding = 0): Promise<string> {
-  const res = await fetch(`${s.url}/api/v1/cells`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"code":"1"}' })
-  const { id } = (await res.json()) as { id: string }
-  const outputs = Array.from({ length: count }, (_, i) => output(i + 1, padding))
-  await s.store.apply([{ jobId: id, outputs, transition: { from: ['queued'], to: 'running', patch: { startedAt: Date.now() } } }])
-  await s.store.apply([{ jobId: id, transition: { from: ['running'], to: 'done', patch: { endedAt: Date.now(), result: { text: '1' } } } }])
-  return `${s.url}/api/v1/cells/${id}/events`
-}
-
-/** A replay-reader process; `outputs` is the count it last reported. */
-function startReader(url: string): { outputs: number; ended: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', READER, url], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const reader = { outputs: 0, ended: Promise.resolve('') }
-  reader.ended = new Promise((resolve, reject) => {
-    child.on('error', reject)
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.startsWith('outputs ')) reader.outputs = Number(line.slice(8))
-      if (line.startsWith('end ')) resolve(line)
-    })
-  })
-  return reader
-}
-
 describe('event streams of long jobs over HTTP', () => {
   it('answers /health between the pages of three replays of 150,000 outputs at once', async () => {
     const s = await start()
-    const url = await storeLongJob(s, OUTPUTS)
-    const readers = [0, 1, 2].map(() => startReader(url))
+    const url = await storeLongJob(s.url, s.store, OUTPUTS)
+    const readers = [0, 1, 2].map(() => startReplayReader(url))
     const received = () => readers.reduce((sum, r) => sum + r.outputs, 0)
     const replaying = () => readers.every((r) => r.outputs > 0 && r.outputs < OUTPUTS)
     // Outputs the readers received between one /health answer and the next, while all three replays went on.
@@ -102,7 +71,7 @@ describe('event streams of long jobs over HTTP', () => {
     const bound = 64 * 1024
     const s = await start({ streamMaxUnsentBytes: bound, streamStallMs: 300 })
     // Outputs of a kilobyte: a stream (20 MB) far larger than what the kernel's socket buffers take (about 4 MB a client).
-    const url = await storeLongJob(s, LARGE_OUTPUTS, 1000)
+    const url = await storeLongJob(s.url, s.store, LARGE_OUTPUTS, 1000)
     const value = (series: string) => metricValue(s.metrics.registry, series)
     const clients = await Promise.all(Array.from({ length: 50 }, () => pausedClient(url)))
     let mostUnsent = 0
@@ -127,7 +96,7 @@ describe('event streams of long jobs over HTTP', () => {
     expect(got).toEqual(Array.from({ length: LARGE_OUTPUTS }, (_, i) => i + 1))
     expect(done?.status).toBe('done')
     expect(done?.outputs).toHaveLength(LARGE_OUTPUTS)
-    expect(done?.outputs.at(-1)).toEqual(output(LARGE_OUTPUTS, 1000))
+    expect(done?.outputs.at(-1)).toEqual(longJobOutput(LARGE_OUTPUTS, 1000))
     for (const client of clients.slice(1)) client.response.destroy()
   }, 120_000)
 })
