@@ -41,6 +41,12 @@ export const configSchema = z.object({
     sweepIntervalMs: z.number().int().min(50).max(600_000).default(5_000),
     /** Interval of the comment lines that keep an idle event stream open through proxies. */
     streamHeartbeatMs: z.number().int().min(100).max(600_000).default(15_000),
+    /** Outputs an event stream reads from the store at once when it replays a job; it yields to other requests between pages. */
+    streamPageSize: z.number().int().min(1).max(100_000).default(500),
+    /** Bytes an event stream may hold that its client has not taken yet; past it the stream waits for the client. */
+    streamMaxUnsentBytes: z.number().int().min(16_384).max(1 << 30).default(1 << 20),
+    /** A client that leaves its stream at that bound this long is disconnected (it can resume with Last-Event-ID). */
+    streamStallMs: z.number().int().min(50).max(600_000).default(10_000),
     /** How often the server says hello to the dispatcher (also how it notices a dispatcher restart). */
     helloIntervalMs: z.number().int().min(50).max(60_000).default(2_000),
     /** How long a request to the dispatcher (GET /api/v1/workers) waits for its answer. */
@@ -143,6 +149,9 @@ export const ENV_OPTIONS = {
   CELLGATE_DEBUG: ['server', 'debug', 'boolean'],
   CELLGATE_SWEEP_INTERVAL_MS: ['server', 'sweepIntervalMs', 'number'],
   CELLGATE_STREAM_HEARTBEAT_MS: ['server', 'streamHeartbeatMs', 'number'],
+  CELLGATE_STREAM_PAGE_SIZE: ['server', 'streamPageSize', 'number'],
+  CELLGATE_STREAM_MAX_UNSENT_BYTES: ['server', 'streamMaxUnsentBytes', 'number'],
+  CELLGATE_STREAM_STALL_MS: ['server', 'streamStallMs', 'number'],
   CELLGATE_HELLO_INTERVAL_MS: ['server', 'helloIntervalMs', 'number'],
   CELLGATE_DISPATCHER_REQUEST_TIMEOUT_MS: ['server', 'dispatcherRequestTimeoutMs', 'number'],
   MONGODB_URI: ['store', 'mongodbUri', 'string'],

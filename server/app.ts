@@ -13,6 +13,7 @@ import type { ServerConfig } from '../config/schema.ts'
 import { API_BASE, MAX_BODY_BYTES } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import { limitBody } from './body-limit.ts'
+import { CLIENT_CLOSED, clientWentAway } from './client-gone.ts'
 import { ApiError, type ErrorCode } from './errors.ts'
 import { logRequests } from './request-log.ts'
 import { StoreUnavailableError } from './store/guard.ts'
@@ -75,7 +76,9 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use(`${API_BASE}/*`, identifyCaller())
 
   app.route(`${API_BASE}/cells`, cellRoutes(services.jobs))
-  app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, { heartbeatMs: server.streamHeartbeatMs, metrics }))
+  app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, {
+    heartbeatMs: server.streamHeartbeatMs, maxUnsentBytes: server.streamMaxUnsentBytes, stallMs: server.streamStallMs, metrics, logger,
+  }))
   app.route(`${API_BASE}/sessions`, sessionRoutes(services.sessions))
   app.route(`${API_BASE}/notebooks`, notebookRoutes(services.notebooks))
   app.route(`${API_BASE}/health`, healthRoutes(services.status))
@@ -89,6 +92,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     : errorJson(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path.slice(0, 200)}`)))
 
   app.onError((err, c) => {
+    // Before the rest: a body cut off by its client reads as invalid JSON, or fails to read at all.
+    if (clientWentAway(c)) {
+      logger.info({ method: c.req.method, path: c.req.path.slice(0, 200), reason: err.message }, 'the client went away before its request was read')
+      return new Response(null, { status: CLIENT_CLOSED })
+    }
     if (err instanceof ApiError) return errorJson(c, err)
     if (err instanceof StoreUnavailableError) return errorJson(c, new ApiError('unavailable', err.message))
     if (err instanceof HTTPException && err.status < 500) {

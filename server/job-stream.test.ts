@@ -20,7 +20,7 @@ beforeEach(async () => {
   s = await inProcessServer()
   const captured = capturingLogger()
   records = captured.records
-  deps = { store: s.store, hub: s.hub, pollMs: 20, logger: captured.logger }
+  deps = { store: s.store, hub: s.hub, pollMs: 20, pageSize: 1000, logger: captured.logger }
 })
 afterEach(async () => {
   await s.close()
@@ -41,15 +41,17 @@ async function newJob(): Promise<string> {
   return (await s.jobs.submit(TEST_CALLER, { code: 'x' })).id
 }
 
-function summary(event: JobStreamEvent): string {
+async function summary(event: JobStreamEvent): Promise<string> {
   if (event.type === 'status') return `status:${event.status}`
   if (event.type === 'output') return `output:${event.output.seq}`
-  return `done:${event.job.outputs.map((o) => o.seq).join(',')}`
+  const seqs: number[] = []
+  for await (const page of event.outputs()) seqs.push(...page.map((o) => o.seq))
+  return `done:${seqs.join(',')}`
 }
 
 /** Every event as a short string, into `seen` as they come (so a test can wait for one), until the iteration ends. */
-async function collect(events: AsyncIterable<JobStreamEvent> | null, seen: string[] = []): Promise<string[]> {
-  for await (const event of events!) seen.push(summary(event))
+async function collect(events: AsyncIterable<JobStreamEvent[]> | null, seen: string[] = []): Promise<string[]> {
+  for await (const batch of events!) for (const event of batch) seen.push(await summary(event))
   return seen
 }
 
@@ -70,16 +72,40 @@ describe('followJob', () => {
     const getOutputs = deps.store.getOutputs.bind(deps.store)
     deps.store = {
       getJob: (jobId) => s.store.getJob(jobId),
-      getOutputs: async (jobId, after) => {
+      getOutputs: async (jobId, after, limit) => {
         deps.store.getOutputs = getOutputs
         await deliver([output(id, 2)]) // live to the hub, and in the store for the read
-        return getOutputs(jobId, after)
+        return getOutputs(jobId, after, limit)
       },
     }
     const reading = collect(await followJob(deps, id, 0, new AbortController().signal))
     await expect.poll(() => s.hub.size).toBe(1)
     await deliver([output(id, 3), ended(id, 5)])
     expect(await reading).toEqual(['status:running', 'output:1', 'output:2', 'output:3', 'status:done', 'done:1,2,3'])
+  })
+
+  it('reads a long job in pages, and a live flood past a page that its reader has not taken from the store, each output once', async () => {
+    deps.pageSize = 4
+    const id = await newJob()
+    await deliver([started(id), ...[1, 2, 3, 4, 5, 6].map((seq) => output(id, seq))])
+    const iterator = (await followJob(deps, id, 0, new AbortController().signal))![Symbol.asyncIterator]()
+    const batches: string[][] = []
+    const next = async () => {
+      const { value } = await iterator.next()
+      batches.push(await Promise.all((value as JobStreamEvent[]).map(summary)))
+    }
+    for (let i = 0; i < 3; i++) await next()
+    expect(batches).toEqual([['status:running'], ['output:1', 'output:2', 'output:3', 'output:4'], ['output:5', 'output:6']])
+    // Now live, and slow: 24 more arrive while it has not taken one, far over the page its inbox keeps.
+    const waiting = iterator.next()
+    await deliver([7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18].map((seq) => output(id, seq)))
+    await deliver([...[19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30].map((seq) => output(id, seq)), ended(id, 32)])
+    const first = await Promise.all(((await waiting).value as JobStreamEvent[]).map(summary))
+    const rest = await collect({ [Symbol.asyncIterator]: () => iterator })
+    const seqs = [...first, ...rest].filter((e) => e.startsWith('output:')).map((e) => Number(e.slice(7)))
+    expect(seqs).toEqual(Array.from({ length: 24 }, (_, i) => i + 7))
+    expect(rest.slice(-2)).toEqual(['status:done', `done:${Array.from({ length: 30 }, (_, i) => i + 1).join(',')}`])
+    expect(s.hub.size).toBe(0)
   })
 
   it('sees what another instance stores by reading the store while the job runs', async () => {
@@ -102,8 +128,8 @@ describe('followJob', () => {
     const abort = new AbortController()
     const events = await followJob(deps, id, 0, abort.signal)
     const seen: string[] = []
-    for await (const event of events!) {
-      seen.push(summary(event))
+    for await (const batch of events!) {
+      for (const event of batch) seen.push(await summary(event))
       abort.abort()
     }
     expect(seen).toEqual(['status:queued'])

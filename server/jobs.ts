@@ -77,7 +77,7 @@ export class JobService {
     this.sessions = deps.sessions
     this.config = deps.config
     this.metrics = deps.metrics
-    this.streams = { store: deps.store, hub: deps.hub, pollMs: deps.config.server.streamPollMs, logger: deps.logger }
+    this.streams = { store: deps.store, hub: deps.hub, pollMs: deps.config.server.streamPollMs, pageSize: deps.config.server.streamPageSize, logger: deps.logger }
     const commit = (updates: readonly JobUpdate[]) => this.commit(updates)
     this.recovery = {
       store: deps.store, link: deps.link, config: deps.config, commit,
@@ -114,7 +114,7 @@ export class JobService {
    * The job's events after output `afterSeq` until it is done or `signal`
    * aborts (see job-stream.ts); null when there is no such job.
    */
-  follow(caller: Caller, id: string, afterSeq: number, signal: AbortSignal): Promise<AsyncIterable<JobStreamEvent> | null> {
+  follow(caller: Caller, id: string, afterSeq: number, signal: AbortSignal): Promise<AsyncIterable<JobStreamEvent[]> | null> {
     return followJob(this.streams, id, afterSeq, signal)
   }
 

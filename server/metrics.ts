@@ -9,6 +9,8 @@
  *   cellgate_store_batch_messages             dispatcher messages per store batch
  *   cellgate_store_batch_seconds              time to store one batch
  *   cellgate_event_streams_open               event streams this instance serves now
+ *   cellgate_event_streams_unsent_bytes       bytes they hold that their clients have not taken yet
+ *   cellgate_event_streams_stalled_total      streams disconnected because their client stopped reading
  *   cellgate_dispatcher_connected             1 while the dispatcher answers hellos
  *   cellgate_dispatcher_pool_sandboxes{state} the pool (total, connected, ready), as its last welcome said
  *   cellgate_dispatcher_pool_free_slots, cellgate_dispatcher_pool_queued   likewise
@@ -43,6 +45,9 @@ export class ServerMetrics {
   private readonly batchMessages: Histogram
   private readonly batchSeconds: Histogram
   private readonly streams: Gauge
+  private readonly stalled: Counter
+  /** What each open stream holds unsent, read when scraped. */
+  private readonly unsent = new Set<() => number>()
 
   constructor(readonly registry: Registry, link: Pick<DispatcherLink, 'state'>) {
     const registers = [registry]
@@ -54,6 +59,16 @@ export class ServerMetrics {
     this.batchSeconds = new Histogram({ name: 'cellgate_store_batch_seconds', help: 'Time to store one batch of dispatcher messages', buckets: BATCH_SECONDS, registers })
     this.refused = new Counter({ name: 'cellgate_store_refused_messages_total', help: 'Dispatcher messages the store refused, set aside with their job ended error', registers })
     this.streams = new Gauge({ name: 'cellgate_event_streams_open', help: 'Event streams this instance serves now', registers })
+    this.stalled = new Counter({ name: 'cellgate_event_streams_stalled_total', help: 'Event streams disconnected because their client left them at the unsent bound', registers })
+    const unsent = this.unsent
+    new Gauge({
+      name: 'cellgate_event_streams_unsent_bytes', help: 'Bytes the open event streams hold that their clients have not taken yet', registers,
+      collect() {
+        let sum = 0
+        for (const bytes of unsent) sum += bytes()
+        this.set(sum)
+      },
+    })
 
     // Read from the link when scraped: nothing to keep up to date in between.
     new Gauge({
@@ -108,9 +123,18 @@ export class ServerMetrics {
     this.batchSeconds.observe(seconds)
   }
 
-  /** Counts an event stream as open until the returned function is called. */
-  streamOpened(): () => void {
+  /** Counts an event stream as open, and what `unsent` says it holds, until the returned function is called. */
+  streamOpened(unsent: () => number): () => void {
     this.streams.inc()
-    return () => this.streams.dec()
+    this.unsent.add(unsent)
+    return () => {
+      this.streams.dec()
+      this.unsent.delete(unsent)
+    }
+  }
+
+  /** An event stream was disconnected because its client stopped reading. */
+  streamStalled(): void {
+    this.stalled.inc()
   }
 }

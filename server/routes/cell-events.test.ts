@@ -86,9 +86,9 @@ describe('GET /api/v1/cells/:id/events', () => {
     await deliver([started(id), output(id, 1)])
     // The stream subscribes, then reads the store; store output 2 in between.
     const getOutputs = s.store.getOutputs.bind(s.store)
-    s.store.getOutputs = async (jobId, after) => {
+    s.store.getOutputs = async (jobId, after, limit) => {
       await deliver([output(id, 2)])
-      return getOutputs(jobId, after)
+      return getOutputs(jobId, after, limit)
     }
     const reading = readSse(await s.app.request(`/api/v1/cells/${id}/events`))
     s.store.getOutputs = getOutputs
@@ -102,12 +102,12 @@ describe('GET /api/v1/cells/:id/events', () => {
     const res = await s.app.request(`/api/v1/cells/${id}/events`)
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
     let text = ''
-    while (!text.includes(': ping\n\n')) {
+    while (!text.includes(': ping\n')) {
       const { done, value } = await reader.read()
       if (done) break // a stream that ended without a ping fails below, rather than spinning here
       text += value
     }
-    expect(text).toContain(': ping\n\n')
+    expect(text).toContain(': ping\n')
     expect(s.hub.size).toBe(1)
     await reader.cancel()
     await vi.waitFor(() => expect(s.hub.size).toBe(0))

@@ -62,7 +62,7 @@ export function guardStore(store: Store): Store {
     health: () => store.health(),
     insertJob: guard((job) => store.insertJob(job)),
     getJob: guard((id) => store.getJob(id)),
-    getOutputs: guard((jobId, afterSeq) => store.getOutputs(jobId, afterSeq)),
+    getOutputs: guard((jobId, afterSeq, limit) => store.getOutputs(jobId, afterSeq, limit)),
     findJobsByStatus: guard((statuses, limit) => store.findJobsByStatus(statuses, limit)),
     apply: guard((updates) => store.apply(updates)),
     insertSession: guard((session, maxActive) => store.insertSession(session, maxActive)),

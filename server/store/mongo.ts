@@ -148,8 +148,10 @@ export class MongoStore implements Store {
     return doc ? fromJobDoc(doc) : null
   }
 
-  async getOutputs(jobId: string, afterSeq = 0): Promise<Output[]> {
-    return this.outputs.find({ jobId, seq: { $gt: afterSeq } }).project<Output>(OUTPUT_PROJECTION).sort({ seq: 1 }).toArray()
+  async getOutputs(jobId: string, afterSeq = 0, limit?: number): Promise<Output[]> {
+    const cursor = this.outputs.find({ jobId, seq: { $gt: afterSeq } }).project<Output>(OUTPUT_PROJECTION).sort({ seq: 1 })
+    if (limit !== undefined) cursor.limit(limit)
+    return cursor.toArray()
   }
 
   async findJobsByStatus(statuses: readonly JobStatus[], limit?: number): Promise<JobRecord[]> {

@@ -118,8 +118,12 @@ export interface Store {
   /** Inserts a new job; the id must be new. */
   insertJob(job: JobRecord): Promise<void>
   getJob(id: string): Promise<JobRecord | null>
-  /** Outputs of a job with seq > afterSeq, in seq order. */
-  getOutputs(jobId: string, afterSeq?: number): Promise<Output[]>
+  /**
+   * Outputs of a job with seq > afterSeq, in seq order; at most `limit` of
+   * them when given, so a long job can be read page by page (the next page
+   * is after the last seq of this one).
+   */
+  getOutputs(jobId: string, afterSeq?: number, limit?: number): Promise<Output[]>
   /** Jobs in any of the given statuses, oldest first (recovery after restarts). */
   findJobsByStatus(statuses: readonly JobStatus[], limit?: number): Promise<JobRecord[]>
   /** Applies many updates at once, in order; see JobUpdate. */

@@ -197,8 +197,8 @@ export class SqliteStore implements Store {
     return row ? fromRow(row) : null
   }
 
-  async getOutputs(jobId: string, afterSeq = 0): Promise<Output[]> {
-    return this.sql().getOutputs.all(jobId, afterSeq) as Output[]
+  async getOutputs(jobId: string, afterSeq = 0, limit = -1): Promise<Output[]> {
+    return this.sql().getOutputs.all(jobId, afterSeq, limit) as Output[]
   }
 
   async findJobsByStatus(statuses: readonly JobStatus[], limit = -1): Promise<JobRecord[]> {
@@ -260,7 +260,7 @@ function prepare(db: Database.Database) {
     VALUES (@id, @status, @code, @owner, @limits, @priority, @created_at, @started_at, @ended_at, @result, @error, @usage, @dispatcher_boot, @sandbox_id,
       @session_id, @session_cell)`)
   const getJob = db.prepare('SELECT * FROM jobs WHERE id = ?')
-  const getOutputs = db.prepare('SELECT seq, stream, mime, data FROM outputs WHERE job_id = ? AND seq > ? ORDER BY seq')
+  const getOutputs = db.prepare('SELECT seq, stream, mime, data FROM outputs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?')
   const findByStatus = db.prepare(`SELECT * FROM jobs WHERE status IN (SELECT value FROM json_each(?))
     ORDER BY created_at, rowid LIMIT ?`)
   const liveStatus = db.prepare(`SELECT 1 FROM jobs WHERE id = ? AND status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(', ')})`)

@@ -136,6 +136,27 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       expect(await store.getOutputs('nosuchjob000')).toEqual([])
     })
 
+    it('reads outputs page by page: at most `limit` after a seq, each page after the last seq of the one before', async () => {
+      const job = sampleJob({ status: 'running' })
+      const other = sampleJob({ status: 'running' })
+      await store.insertJob(job)
+      await store.insertJob(other)
+      // Stored out of order and beside another job's, so a page cannot lean on insertion order.
+      const seqs = Array.from({ length: 25 }, (_, i) => 25 - i)
+      await store.apply([{ jobId: job.id, outputs: seqs.map((seq) => out(seq)) }, { jobId: other.id, outputs: [out(1, 'other'), out(30, 'other')] }])
+      expect(await store.getOutputs(job.id, 0, 10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((seq) => out(seq)))
+      const pages: number[][] = []
+      for (let after = 0, page = await store.getOutputs(job.id, after, 10); page.length > 0; page = await store.getOutputs(job.id, after, 10)) {
+        pages.push(page.map((o) => o.seq))
+        after = page.at(-1)!.seq
+      }
+      expect(pages).toEqual([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [11, 12, 13, 14, 15, 16, 17, 18, 19, 20], [21, 22, 23, 24, 25]])
+      expect(await store.getOutputs(job.id, 24, 10)).toEqual([out(25)])
+      expect(await store.getOutputs(job.id, 7, 1)).toEqual([out(8)])
+      expect(await store.getOutputs(job.id, 25, 10)).toEqual([])
+      expect(await store.getOutputs(other.id, 0, 1)).toEqual([out(1, 'other')])
+    })
+
     it('stores each (job, seq) once and reports only the newly inserted outputs', async () => {
       const job = sampleJob({ status: 'running' })
       await store.insertJob(job)
