@@ -26,7 +26,7 @@ export interface ServiceDeps {
   store: Store
   link: DispatcherLink
   hub: EventHub
-  config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'sessions'>
+  config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'sessions' | 'retention' | 'notebooks'>
   logger: Logger
   metrics: ServerMetrics
 }
