@@ -89,11 +89,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const hub = new EventHub(logger.child({ component: 'events' }))
   const metrics = new ServerMetrics(options.registry ?? createRegistry('server'), link)
   const services = createServices({ store, link, hub, config, logger, metrics })
-  const { jobs, sessions } = services
+  const { jobs, sessions, notebooks } = services
   ready.app = createApp({ services, server: config.server, logger, metrics, webRoot: options.webRoot })
   link.start()
   const sweepLogger = logger.child({ component: 'sweep' })
-  const stopSweep = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire()]), config.server.sweepIntervalMs, sweepLogger)
+  const stopSweep = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire(), notebooks.forgetRefilled()]), config.server.sweepIntervalMs, sweepLogger)
   // A loop of its own, so a long backlog of deletions never delays ending stale jobs and sessions.
   const stopRetention = startSweep(() => sweepRetention({ store, config, logger: sweepLogger }), config.server.sweepIntervalMs, sweepLogger)
 

@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { capturingLogger } from '../test/support/logs.ts'
 import { sampleJob } from '../test/support/contracts/store.ts'
 import { inProcessServer, TEST_CALLER, type InProcessServer } from '../test/support/server.ts'
-import { keptFor, RETENTION_BATCH, sweepRetention } from './retention.ts'
+import { inWords } from './durations.ts'
+import { RETENTION_BATCH, sweepRetention } from './retention.ts'
 import { LIVE_STATUSES, type Store } from './store/port.ts'
 
 const DAY = 24 * 60 * 60_000
@@ -56,7 +57,7 @@ describe('retention', () => {
     for (const path of [`/api/v1/cells/${old}`, `/api/v1/cells/${old}/events`]) {
       const gone = await errorOf(await s.app.request(path))
       expect(gone).toMatchObject({ status: 404, code: 'not_found' })
-      expect(gone.message).toContain(`ended more than ${keptFor(30 * DAY)} ago and was deleted`)
+      expect(gone.message).toContain(`ended more than ${inWords(30 * DAY)} ago and was deleted`)
     }
     expect((await errorOf(await s.app.request(`/api/v1/cells/${old}/cancel`, { method: 'POST' }))).status).toBe(404)
     expect(await s.store.getOutputs(old)).toEqual([])

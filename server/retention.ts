@@ -41,15 +41,3 @@ export async function sweepRetention(deps: RetentionDeps, now = Date.now()): Pro
   if (total.jobs > 0 || total.outputs > 0) deps.logger.info(total, `retention deleted ${total.jobs} jobs and ${total.outputs} outputs ended before ${new Date(endedBefore).toISOString()}`)
   return total
 }
-
-/**
- * A retention period in words, for messages.
- *
- * @example keptFor(30 * 24 * 3_600_000) // '30 days'
- */
-export function keptFor(ms: number): string {
-  const units: [number, string][] = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1_000, 'second']]
-  const [size, name] = units.find(([size]) => ms % size === 0 && ms >= size) ?? [1, 'millisecond']
-  const count = ms / size
-  return `${count} ${name}${count === 1 ? '' : 's'}`
-}

@@ -20,7 +20,7 @@ import { checkCellRequest } from '../cell-request.ts'
 import { ApiError } from '../errors.ts'
 import type { JobService } from '../jobs.ts'
 import { readJsonBody } from '../request-body.ts'
-import { keptFor } from '../retention.ts'
+import { inWords } from '../durations.ts'
 
 /** Parses a cell id from the path; anything that cannot be an id is simply not found. */
 export function cellId(raw: string): string {
@@ -30,7 +30,7 @@ export function cellId(raw: string): string {
 
 /** With `retentionMs`, the message says a cell that existed may have been deleted (see retention.ts). */
 export function notFound(id: string, retentionMs?: number): ApiError {
-  const gone = retentionMs === undefined ? '' : `: there never was one, or it ended more than ${keptFor(retentionMs)} ago and was deleted`
+  const gone = retentionMs === undefined ? '' : `: there never was one, or it ended more than ${inWords(retentionMs)} ago and was deleted`
   return new ApiError('not_found', `no cell with id ${JSON.stringify(id.slice(0, 80))}${gone}`)
 }
 
