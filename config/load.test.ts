@@ -12,6 +12,8 @@ describe('loadConfig', () => {
     expect(config.dispatcher.endpoint).toBe('tcp://127.0.0.1:5555')
     expect(config.limits).toEqual({ wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1024 * 1024 })
     expect(config.sessions).toEqual({ idleMs: 15 * 60_000, maxLifeMs: 60 * 60_000, maxPerClient: 5 })
+    expect(config.retention).toEqual({ jobsMs: 30 * 24 * 60 * 60_000 })
+    expect(config.notebooks).toEqual({ windowMs: 60 * 60_000, writesPerClient: 600, bytesPerClient: 20 * 1024 * 1024 })
   })
 
   it('reads the session options from the environment', () => {

@@ -4,7 +4,7 @@
  * passes the part it needs down as a typed object.
  */
 import { z } from 'zod'
-import { DEFAULT_LIMITS, MAX_LIMITS, MIN_MEMORY_MB, MIN_TIME_MS } from '../protocol/index.ts'
+import { DEFAULT_LIMITS, MAX_BODY_BYTES, MAX_LIMITS, MIN_MEMORY_MB, MIN_TIME_MS } from '../protocol/index.ts'
 
 const zmqEndpoint = z.string().regex(/^(tcp|ipc):\/\/\S+$/, 'expected a ZeroMQ endpoint such as tcp://127.0.0.1:5555')
 
@@ -37,7 +37,7 @@ export const configSchema = z.object({
     corsOrigins: z.string().default('*'),
     /** Serve stacks of unexpected errors in responses. */
     debug: z.boolean().default(false),
-    /** How often the sweep ends stale jobs and expired sessions. */
+    /** How often the sweep ends stale jobs and expired sessions, and deletes jobs past their retention. */
     sweepIntervalMs: z.number().int().min(50).max(600_000).default(5_000),
     /** Interval of the comment lines that keep an idle event stream open through proxies. */
     streamHeartbeatMs: z.number().int().min(100).max(600_000).default(15_000),
@@ -114,6 +114,26 @@ export const configSchema = z.object({
     /** Sessions one client may have active at once (per client IP until there are keys). */
     maxPerClient: z.number().int().min(1).max(10_000).default(5),
   }).prefault({}),
+  /**
+   * How long the store keeps what cells leave behind, enforced by a sweep every server.sweepIntervalMs.
+   * Saved notebooks are not deleted: a notebook's link is meant to last.
+   */
+  retention: z.object({
+    /** An ended job and its outputs are deleted this long after it ended (30 days); a queued or running job never is. */
+    jobsMs: z.number().int().min(60_000).default(30 * 24 * 60 * 60_000),
+  }).prefault({}),
+  /**
+   * Bounds on saved notebooks per client (its IP address until there are keys), each a budget that
+   * refills evenly over windowMs: using it up costs a 429 with Retry-After, never a day's lockout.
+   */
+  notebooks: z.object({
+    /** The time over which each budget below refills completely. */
+    windowMs: z.number().int().min(1_000).max(7 * 24 * 60 * 60_000).default(60 * 60_000),
+    /** Notebooks created and saved per client per window (429 rate_limited past it). */
+    writesPerClient: z.number().int().min(1).max(1_000_000).default(600),
+    /** Bytes per client per window that creating notebooks, or saving them larger, may add to the store (429 quota_exceeded past it). At least one request body. */
+    bytesPerClient: z.number().int().min(MAX_BODY_BYTES).max(2 ** 40).default(20 * 1024 * 1024),
+  }).prefault({}),
   /** Structured JSON logs (pino), one line per event, on stdout; the sandboxes' go through the dispatcher. */
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -134,6 +154,7 @@ export type PoolConfig = Config['pool']
 export type LimitsConfig = Config['limits']
 export type SshConfig = Config['ssh']
 export type SessionsConfig = Config['sessions']
+export type NotebooksConfig = Config['notebooks']
 export type LogConfig = Config['log']
 
 /** Environment variables, the option each sets, and how its text is read (an id such as `1` stays a string). */
@@ -167,6 +188,10 @@ export const ENV_OPTIONS = {
   CELLGATE_SESSION_IDLE_MS: ['sessions', 'idleMs', 'number'],
   CELLGATE_SESSION_MAX_LIFE_MS: ['sessions', 'maxLifeMs', 'number'],
   CELLGATE_SESSIONS_PER_CLIENT: ['sessions', 'maxPerClient', 'number'],
+  CELLGATE_RETENTION_JOBS_MS: ['retention', 'jobsMs', 'number'],
+  CELLGATE_NOTEBOOK_WINDOW_MS: ['notebooks', 'windowMs', 'number'],
+  CELLGATE_NOTEBOOK_WRITES_PER_CLIENT: ['notebooks', 'writesPerClient', 'number'],
+  CELLGATE_NOTEBOOK_BYTES_PER_CLIENT: ['notebooks', 'bytesPerClient', 'number'],
   CELLGATE_WALL_MS: ['limits', 'wallMs', 'number'],
   CELLGATE_CPU_MS: ['limits', 'cpuMs', 'number'],
   CELLGATE_MEMORY_MB: ['limits', 'memoryMb', 'number'],

@@ -95,6 +95,10 @@ export type ApiErrorCode =
   | 'session_ended'
   /** The client has as many active sessions as it may (config sessions.maxPerClient). */
   | 'too_many_sessions'
+  /** The client sent more requests of this kind than it may in a while; Retry-After says when to try again. */
+  | 'rate_limited'
+  /** The request would take the client past what it may store in a while; Retry-After says when it may. */
+  | 'quota_exceeded'
   | 'unavailable'
   | 'internal'
 

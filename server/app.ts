@@ -14,7 +14,7 @@ import { API_BASE, MAX_BODY_BYTES } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import { limitBody } from './body-limit.ts'
 import { CLIENT_CLOSED, clientWentAway } from './client-gone.ts'
-import { ApiError, type ErrorCode } from './errors.ts'
+import { ApiError, retryAfterSeconds, type ErrorCode } from './errors.ts'
 import { logRequests } from './request-log.ts'
 import { StoreUnavailableError } from './store/guard.ts'
 import { identifyCaller, type AppEnv } from './caller.ts'
@@ -56,7 +56,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     origin: corsOrigin(server.corsOrigins),
     allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Content-Type', 'Last-Event-ID'],
-    exposeHeaders: ['Location'],
+    exposeHeaders: ['Location', 'Retry-After'],
     maxAge: 600,
   }))
   app.use(methodNotAllowed({
@@ -115,7 +115,8 @@ function corsOrigin(setting: string): string | string[] {
   return origins.includes('*') ? '*' : origins
 }
 
-function errorJson(c: Context, err: ApiError, headers?: Record<string, string>): Response {
+function errorJson(c: Context, err: ApiError, headers: Record<string, string> = {}): Response {
+  if (err.retryAfterMs !== undefined) headers['Retry-After'] = String(retryAfterSeconds(err.retryAfterMs))
   return c.json({ error: { code: err.code, message: err.message } }, err.status, headers)
 }
 

@@ -20,15 +20,23 @@ const STATUS: Record<ErrorCode, ErrorStatus> = {
   conflict: 409,
   session_ended: 409,
   too_many_sessions: 429,
+  rate_limited: 429,
+  quota_exceeded: 429,
   unavailable: 503,
   internal: 500,
+}
+
+/** A wait as Retry-After gives it: whole seconds, rounded up, at least 1. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000))
 }
 
 export class ApiError extends Error {
   override name = 'ApiError'
   readonly status: ErrorStatus
 
-  constructor(readonly code: ErrorCode, message: string) {
+  /** For a 429: how long until the request may succeed, sent as Retry-After (whole seconds, rounded up). */
+  constructor(readonly code: ErrorCode, message: string, readonly retryAfterMs?: number) {
     super(message)
     this.status = STATUS[code]
   }

@@ -43,7 +43,7 @@ export interface JobServiceDeps {
   link: Pick<DispatcherLink, 'send'>
   hub: EventHub
   sessions: SessionPort
-  config: Pick<Config, 'server' | 'dispatcher' | 'limits'>
+  config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'retention'>
   logger: Logger
   metrics: ServerMetrics
 }
@@ -69,6 +69,8 @@ export class JobService {
   private readonly inbox: DispatcherInbox
   private readonly waiters = new Set<() => void>()
   private closed = false
+  /** How long an ended job is kept (config.retention.jobsMs), for the answer about a job that is gone. */
+  readonly retentionMs: number
 
   constructor(deps: JobServiceDeps) {
     this.store = deps.store
@@ -77,6 +79,7 @@ export class JobService {
     this.sessions = deps.sessions
     this.config = deps.config
     this.metrics = deps.metrics
+    this.retentionMs = deps.config.retention.jobsMs
     this.streams = { store: deps.store, hub: deps.hub, pollMs: deps.config.server.streamPollMs, pageSize: deps.config.server.streamPageSize, logger: deps.logger }
     const commit = (updates: readonly JobUpdate[]) => this.commit(updates)
     this.recovery = {

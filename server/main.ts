@@ -15,6 +15,7 @@ import { createApp } from './app.ts'
 import { ZmqDispatcherLink, type DispatcherLink } from './dispatcher-link.ts'
 import { EventHub } from './event-hub.ts'
 import { startSweep } from './job-recovery.ts'
+import { sweepRetention } from './retention.ts'
 import { ServerMetrics } from './metrics.ts'
 import { createServices, type Services } from './services.ts'
 import { guardStore } from './store/guard.ts'
@@ -88,10 +89,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const hub = new EventHub(logger.child({ component: 'events' }))
   const metrics = new ServerMetrics(options.registry ?? createRegistry('server'), link)
   const services = createServices({ store, link, hub, config, logger, metrics })
-  const { jobs, sessions } = services
+  const { jobs, sessions, notebooks } = services
   ready.app = createApp({ services, server: config.server, logger, metrics, webRoot: options.webRoot })
   link.start()
-  const stopSweep = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire()]), config.server.sweepIntervalMs, logger.child({ component: 'sweep' }))
+  const sweepLogger = logger.child({ component: 'sweep' })
+  const stopSweep = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire(), notebooks.forgetRefilled()]), config.server.sweepIntervalMs, sweepLogger)
+  // A loop of its own, so a long backlog of deletions never delays ending stale jobs and sessions.
+  const stopRetention = startSweep(() => sweepRetention({ store, config, logger: sweepLogger }), config.server.sweepIntervalMs, sweepLogger)
 
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
   const url = `http://${host}:${port}`
@@ -100,6 +104,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let closing: Promise<void> | undefined
   const close = () => (closing ??= (async () => {
     stopSweep()
+    stopRetention()
     await new Promise<void>((resolve) => {
       http.close(() => resolve())
       // Event streams stay open by design; they end with the server.

@@ -26,7 +26,7 @@ export interface ServiceDeps {
   store: Store
   link: DispatcherLink
   hub: EventHub
-  config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'sessions'>
+  config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'sessions' | 'retention' | 'notebooks'>
   logger: Logger
   metrics: ServerMetrics
 }
@@ -40,5 +40,5 @@ export function createServices({ store, link, hub, config, logger, metrics }: Se
   const sessions = new SessionService({ store, link, config })
   const jobs = new JobService({ store, link, hub, sessions, config, logger: logger.child({ component: 'jobs' }), metrics })
   link.onMessages((batch) => jobs.receive(batch))
-  return { jobs, sessions, notebooks: new NotebookService({ store }), status: new SystemStatusService({ store, link }) }
+  return { jobs, sessions, notebooks: new NotebookService({ store, config }), status: new SystemStatusService({ store, link }) }
 }

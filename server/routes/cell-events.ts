@@ -53,7 +53,7 @@ export function cellEventRoutes(jobs: JobService, options: CellEventOptions): Ho
     const after = lastEventId(c)
     const abort = new AbortController()
     const events = await jobs.follow(c.var.caller, id, after, abort.signal)
-    if (!events) throw notFound(id)
+    if (!events) throw notFound(id, jobs.retentionMs)
     c.req.raw.signal.addEventListener('abort', () => abort.abort(), { once: true })
     c.header('X-Accel-Buffering', 'no')
     // Only under @hono/node-server; app.request() has no node response.

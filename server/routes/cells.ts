@@ -4,7 +4,7 @@
  *   POST /               submit; 202 {id, status, links} (+ Location), or with
  *                        ?wait=true 200 with the finished job (202 with the job
  *                        as it is if it does not end within wallMs + waitGraceMs)
- *   GET  /:id            the job with its outputs
+ *   GET  /:id            the job with its outputs (404 once retention deleted it)
  *   POST /:id/cancel     202 with the job, or 200 if it had already ended
  *
  * With `session: id` in the body the cell runs in that session's context
@@ -20,6 +20,7 @@ import { checkCellRequest } from '../cell-request.ts'
 import { ApiError } from '../errors.ts'
 import type { JobService } from '../jobs.ts'
 import { readJsonBody } from '../request-body.ts'
+import { inWords } from '../durations.ts'
 
 /** Parses a cell id from the path; anything that cannot be an id is simply not found. */
 export function cellId(raw: string): string {
@@ -27,8 +28,10 @@ export function cellId(raw: string): string {
   return raw
 }
 
-export function notFound(id: string): ApiError {
-  return new ApiError('not_found', `no cell with id ${JSON.stringify(id.slice(0, 80))}`)
+/** With `retentionMs`, the message says a cell that existed may have been deleted (see retention.ts). */
+export function notFound(id: string, retentionMs?: number): ApiError {
+  const gone = retentionMs === undefined ? '' : `: there never was one, or it ended more than ${inWords(retentionMs)} ago and was deleted`
+  return new ApiError('not_found', `no cell with id ${JSON.stringify(id.slice(0, 80))}${gone}`)
 }
 
 /**
@@ -54,14 +57,14 @@ export function cellRoutes(jobs: JobService): Hono<AppEnv> {
   app.get('/:id', async (c) => {
     const id = cellId(c.req.param('id'))
     const view = await jobs.view(c.var.caller, id)
-    if (!view) throw notFound(id)
+    if (!view) throw notFound(id, jobs.retentionMs)
     return c.json(view)
   })
 
   app.post('/:id/cancel', async (c) => {
     const id = cellId(c.req.param('id'))
     const outcome = await jobs.cancel(c.var.caller, id)
-    if (!outcome) throw notFound(id)
+    if (!outcome) throw notFound(id, jobs.retentionMs)
     return c.json(outcome.view, outcome.alreadyEnded ? 200 : 202)
   })
 

@@ -7,20 +7,23 @@
  *     GET  /notebooks/:id ─────────────>  200 the notebook <──  getNotebook
  *     PUT  /notebooks/:id {title, cells} > 200 (createdAt kept)  saveNotebook
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { MAX_BODY_BYTES } from '../../protocol/index.ts'
-import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
+import { inProcessServer, TEST_CALLER, type InProcessServer } from '../../test/support/server.ts'
 import { MAX_NOTEBOOK_CELLS, type NotebookView } from '../../protocol/index.ts'
 
 let s: InProcessServer
 afterEach(async () => {
+  vi.useRealTimers()
   await s?.close()
 })
 
 const json = { 'content-type': 'application/json' }
 
-function send(method: 'POST' | 'PUT', path: string, body: unknown): Promise<Response> {
-  return Promise.resolve(s.app.request(`/api/v1/notebooks${path}`, { method, headers: json, body: typeof body === 'string' ? body : JSON.stringify(body) }))
+/** A request from the client at `ip`. */
+function send(method: 'POST' | 'PUT', path: string, body: unknown, ip = '127.0.0.1'): Promise<Response> {
+  const init = { method, headers: json, body: typeof body === 'string' ? body : JSON.stringify(body) }
+  return Promise.resolve(s.app.request(`/api/v1/notebooks${path}`, init, { incoming: { socket: { remoteAddress: ip } } }))
 }
 
 async function errorOf(res: Response): Promise<{ status: number; code: string; message: string }> {
@@ -80,5 +83,81 @@ describe('notebooks API', () => {
     expect(await errorOf(await send('POST', '', '{"cells": ['))).toMatchObject({ status: 400, code: 'invalid_json' })
     const huge = { cells: [{ code: '1', result: { text: 'x'.repeat(MAX_BODY_BYTES) } }] }
     expect(await errorOf(await send('POST', '', huge))).toMatchObject({ status: 413, code: 'payload_too_large' })
+  })
+})
+
+describe('notebook budgets per client', () => {
+  const MINUTE = 60_000
+  /** A notebook of about `kb` KB. */
+  const sized = (kb: number, title = 'n') => ({ title, cells: [{ code: '1', result: { text: 'x'.repeat(kb * 1024) } }] })
+
+  it('refuses a flood of notebooks with 429 rate_limited and Retry-After; another client is unaffected, and the budget refills', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    s = await inProcessServer({ notebooks: { writesPerClient: 5, windowMs: 10 * MINUTE } })
+    for (let i = 0; i < 5; i++) expect((await send('POST', '', sized(1), '10.0.0.1')).status).toBe(201)
+    const refused = await send('POST', '', sized(1), '10.0.0.1')
+    expect(await errorOf(refused)).toMatchObject({ status: 429, code: 'rate_limited', message: expect.stringMatching(/5 notebooks in 10 minutes.*try again in 120 s/) })
+    // One write comes back every 10 minutes / 5.
+    expect(refused.headers.get('retry-after')).toBe('120')
+    expect(await errorOf(await send('PUT', `/${(await (await send('POST', '', sized(1), '10.0.0.2')).json() as NotebookView).id}`, sized(1), '10.0.0.1')))
+      .toMatchObject({ status: 429, code: 'rate_limited' })
+    expect((await send('POST', '', sized(1), '10.0.0.2')).status).toBe(201)
+
+    vi.setSystemTime(Date.now() + 119_000)
+    expect((await send('POST', '', sized(1), '10.0.0.1')).status).toBe(429)
+    vi.setSystemTime(Date.now() + 1_000)
+    expect((await send('POST', '', sized(1), '10.0.0.1')).status).toBe(201)
+    expect((await send('POST', '', sized(1), '10.0.0.1')).status).toBe(429)
+  })
+
+  it('refuses notebooks that would add more bytes than the window allows with 429 quota_exceeded; saving one again adds only what it grows', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    s = await inProcessServer({ notebooks: { bytesPerClient: 2 * MAX_BODY_BYTES, windowMs: 60 * MINUTE } })
+    const big = (await (await send('POST', '', sized(900))).json()) as NotebookView
+    // Saving the same notebook again and again adds nothing.
+    for (let i = 0; i < 20; i++) expect((await send('PUT', `/${big.id}`, sized(900, `v${i}`))).status).toBe(200)
+    expect((await send('POST', '', sized(900))).status).toBe(201)
+    const refused = await send('POST', '', sized(900))
+    expect(await errorOf(refused)).toMatchObject({ status: 429, code: 'quota_exceeded', message: expect.stringMatching(/at most 2097152 bytes .* in 1 hour/) })
+    const wait = Number(refused.headers.get('retry-after'))
+    // 1.8 MB used and 0.9 MB more asked of 2 MB an hour: 0.65 MB must come back, some 19 minutes.
+    expect(wait).toBeGreaterThan(18 * 60)
+    expect(wait).toBeLessThan(20 * 60)
+    expect((await send('POST', '', sized(900), '10.0.0.9')).status).toBe(201)
+    vi.setSystemTime(Date.now() + wait * 1000)
+    expect((await send('POST', '', sized(900))).status).toBe(201)
+
+    // The budget is spent: growing a saved notebook by 100 KB is refused, and fits once 5 minutes (170 KB) came back.
+    expect(await errorOf(await send('PUT', `/${big.id}`, sized(1000)))).toMatchObject({ status: 429, code: 'quota_exceeded' })
+    vi.setSystemTime(Date.now() + 5 * MINUTE)
+    expect((await send('PUT', `/${big.id}`, sized(1000))).status).toBe(200)
+  })
+
+  it('never refuses an author working all day at a human pace with the default budgets', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    s = await inProcessServer()
+    const notebooks = s.services.notebooks
+    let saves = 0
+    // Eight hours, through the service (the routes above show how a refusal is answered): a new notebook
+    // every half hour, saved every 10 s as it is written, growing as it goes. None of it throws.
+    for (let n = 0; n < 16; n++) {
+      const { id } = await notebooks.create(TEST_CALLER, sized(4))
+      for (let save = 0; save < 180; save++) {
+        vi.setSystemTime(Date.now() + 10_000)
+        expect(await notebooks.save(TEST_CALLER, id, sized(4 + save / 10))).not.toBeNull()
+        saves++
+      }
+    }
+    expect(saves).toBe(16 * 180)
+  })
+
+  it('forgets clients whose budgets refilled, in the sweep', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    s = await inProcessServer({ notebooks: { windowMs: MINUTE } })
+    for (const ip of ['10.0.0.1', '10.0.0.2']) expect((await send('POST', '', sized(1), ip)).status).toBe(201)
+    const held = () => (s.services.notebooks as unknown as { writes: { size: number } }).writes.size
+    expect(held()).toBe(2)
+    s.services.notebooks.forgetRefilled(Date.now() + MINUTE)
+    expect(held()).toBe(0)
   })
 })

@@ -65,6 +65,7 @@ export function guardStore(store: Store): Store {
     getOutputs: guard((jobId, afterSeq, limit) => store.getOutputs(jobId, afterSeq, limit)),
     findJobsByStatus: guard((statuses, limit) => store.findJobsByStatus(statuses, limit)),
     apply: guard((updates) => store.apply(updates)),
+    deleteEndedJobs: guard((endedBefore, limit) => store.deleteEndedJobs(endedBefore, limit)),
     insertSession: guard((session, maxActive) => store.insertSession(session, maxActive)),
     getSession: guard((id) => store.getSession(id)),
     useSession: guard((id, now) => store.useSession(id, now)),

@@ -41,7 +41,7 @@ import {
   fromJobDoc, fromNotebookDoc, fromSessionDoc, OUTPUT_PROJECTION, patchToSet, toJobDoc, toNotebookDoc, toOutputDoc, toSessionDoc,
   type JobDoc, type NotebookDoc, type OutputDoc, type SessionDoc,
 } from './mongo-docs.ts'
-import type { JobPatch, JobRecord, JobTimes, JobUpdate, NotebookRecord, SessionRecord, Store, StoreHealth, UpdateResult } from './port.ts'
+import { LIVE_STATUSES, type Deleted, type JobPatch, type JobRecord, type JobTimes, type JobUpdate, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
 
 export const DEFAULT_MONGODB_DB = 'cellgate'
 
@@ -86,6 +86,8 @@ export class MongoStore implements Store {
   private applying: Promise<unknown> = Promise.resolve()
   /** The tail of the useSession() calls in flight, which also run one after the other. */
   private using: Promise<unknown> = Promise.resolve()
+  /** The tail of the insertSession() calls in flight, one after the other too. */
+  private creating: Promise<unknown> = Promise.resolve()
   private closed = false
 
   constructor(options: MongoStoreOptions) {
@@ -119,6 +121,7 @@ export class MongoStore implements Store {
     // call, one after the other: FerretDB drops the connection when asked again for several at once.
     await this.jobs.createIndex({ status: 1, createdAt: 1 }, { name: 'status_createdAt' })
     await this.jobs.createIndex({ 'session.id': 1, 'session.cell': 1 }, { name: 'session_cell' })
+    await this.jobs.createIndex({ endedAt: 1 }, { name: 'endedAt' })
     await this.outputs.createIndex({ jobId: 1, seq: 1 }, { name: 'jobId_seq', unique: true })
     await this.sessions.createIndex({ client: 1, status: 1 }, { name: 'client_status' })
     await this.sessions.createIndex({ status: 1, lastUsedAt: 1 }, { name: 'status_lastUsedAt' })
@@ -172,8 +175,37 @@ export class MongoStore implements Store {
     return run
   }
 
-  /** Counts, then inserts: two creations racing on several web instances may both pass (see the port). */
+  /**
+   * Retention (see the port): the ended jobs due, then their outputs up to
+   * the limit, then the jobs none of whose outputs is left. A few commands a
+   * call, however many jobs it deletes.
+   */
+  async deleteEndedJobs(endedBefore: number, limit: number): Promise<Deleted> {
+    const due = await this.jobs.find({ endedAt: { $lt: new Date(endedBefore) }, status: { $nin: [...LIVE_STATUSES] } })
+      .sort({ endedAt: 1 }).limit(limit).project<{ _id: string }>({ _id: 1 }).toArray()
+    if (due.length === 0) return { jobs: 0, outputs: 0 }
+    const ids = due.map((d) => d._id)
+    const outputIds = (await this.outputs.find({ jobId: { $in: ids } }).limit(limit).project<{ _id: ObjectId }>({ _id: 1 }).toArray()).map((d) => d._id)
+    const outputs = outputIds.length === 0 ? 0 : (await this.outputs.deleteMany({ _id: { $in: outputIds } }, MAJORITY)).deletedCount
+    // Fewer than the limit found means every output of these jobs is gone; otherwise ask which jobs still have some.
+    const left = new Set(outputIds.length < limit ? [] : await this.outputs.distinct('jobId', { jobId: { $in: ids } }))
+    const done = ids.filter((id) => !left.has(id))
+    const jobs = done.length === 0 ? 0 : (await this.jobs.deleteMany({ _id: { $in: done } }, MAJORITY)).deletedCount
+    return { jobs, outputs }
+  }
+
+  /**
+   * Counts, then inserts, one creation after the other, so two requests to
+   * this instance cannot both pass; creations racing on several web
+   * instances still may (see the port).
+   */
   async insertSession(session: SessionRecord, maxActive: number): Promise<boolean> {
+    const run = this.creating.then(() => this.insertSessionNow(session, maxActive))
+    this.creating = run.catch(() => undefined)
+    return run
+  }
+
+  private async insertSessionNow(session: SessionRecord, maxActive: number): Promise<boolean> {
     if (await this.sessions.countDocuments({ client: session.client, status: 'active' }) >= maxActive) return false
     await this.sessions.insertOne(toSessionDoc(session), MAJORITY)
     return true

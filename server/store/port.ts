@@ -103,6 +103,12 @@ export interface UpdateResult {
   times?: JobTimes
 }
 
+/** What one `deleteEndedJobs` call deleted. */
+export interface Deleted {
+  jobs: number
+  outputs: number
+}
+
 export interface StoreHealth {
   ok: boolean
   kind: 'sqlite' | 'mongodb'
@@ -129,10 +135,19 @@ export interface Store {
   /** Applies many updates at once, in order; see JobUpdate. */
   apply(updates: readonly JobUpdate[]): Promise<UpdateResult[]>
   /**
+   * Retention: deletes jobs that ended before `endedBefore` (never a queued
+   * or running one) with their outputs, the longest ended first, at most
+   * `limit` jobs and `limit` outputs a call. A job goes only with the last
+   * of its outputs, so no output outlives its job; a job with more outputs
+   * than one call may delete is finished by the next calls. When a call
+   * deleted fewer than `limit` of both, nothing more is due.
+   */
+  deleteEndedJobs(endedBefore: number, limit: number): Promise<Deleted>
+  /**
    * Stores a new session, unless its client already has `maxActive` active
    * sessions: then stores nothing and returns false. (Checked atomically on
-   * SQLite; on MongoDB, two creations racing on several web instances may
-   * both pass.)
+   * SQLite, and within one web instance on MongoDB; there, two creations
+   * racing on several web instances may both pass.)
    */
   insertSession(session: SessionRecord, maxActive: number): Promise<boolean>
   getSession(id: string): Promise<SessionRecord | null>

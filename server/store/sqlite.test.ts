@@ -44,6 +44,19 @@ describe('SqliteStore files', () => {
     db.close()
   })
 
+  it('finds the ended jobs retention deletes through an index, not a scan of all jobs', async () => {
+    const root = tempDir()
+    roots.push(root)
+    const store = new SqliteStore(root)
+    await store.open()
+    await store.close()
+    const db = new Database(join(root, SQLITE_FILE), { readonly: true })
+    const plan = db.prepare("EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE ended_at < 5 AND status NOT IN ('queued', 'running') ORDER BY ended_at LIMIT 10")
+      .all() as { detail: string }[]
+    db.close()
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING INDEX jobs_by_end/)
+  })
+
   it('reports unhealthy and refuses calls once closed', async () => {
     const root = tempDir()
     roots.push(root)

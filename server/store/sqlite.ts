@@ -12,7 +12,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { JobStatus, Output } from '../../protocol/index.ts'
-import { LIVE_STATUSES, type JobPatch, type JobRecord, type JobTimes, type JobUpdate, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
+import { LIVE_STATUSES, type Deleted, type JobPatch, type JobRecord, type JobTimes, type JobUpdate, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
 
 /** The file name of the store inside the data directory. */
 export const SQLITE_FILE = 'cellgate.db'
@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   sandbox_id TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+-- Retention finds ended jobs by end time; live jobs (no end yet) stay out of the index.
+CREATE INDEX IF NOT EXISTS jobs_by_end ON jobs (ended_at) WHERE ended_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
   status TEXT NOT NULL,
@@ -211,6 +213,10 @@ export class SqliteStore implements Store {
     return sql.applyAll(updates)
   }
 
+  async deleteEndedJobs(endedBefore: number, limit: number): Promise<Deleted> {
+    return this.sql().deleteEnded(endedBefore, limit)
+  }
+
   async insertSession(session: SessionRecord, maxActive: number): Promise<boolean> {
     return this.sql().insertSession(session, maxActive)
   }
@@ -263,7 +269,8 @@ function prepare(db: Database.Database) {
   const getOutputs = db.prepare('SELECT seq, stream, mime, data FROM outputs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?')
   const findByStatus = db.prepare(`SELECT * FROM jobs WHERE status IN (SELECT value FROM json_each(?))
     ORDER BY created_at, rowid LIMIT ?`)
-  const liveStatus = db.prepare(`SELECT 1 FROM jobs WHERE id = ? AND status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(', ')})`)
+  const live = LIVE_STATUSES.map((s) => `'${s}'`).join(', ')
+  const liveStatus = db.prepare(`SELECT 1 FROM jobs WHERE id = ? AND status IN (${live})`)
   const insertOutput = db.prepare('INSERT OR IGNORE INTO outputs (job_id, seq, stream, mime, data) VALUES (?, ?, ?, ?, ?)')
   const transition = db.prepare(`UPDATE jobs SET status = @to,
     ${PATCH_COLUMNS.map(([key, column]) => `${column} = iif(@set_${key}, @${key}, ${column})`).join(',\n    ')}
@@ -313,6 +320,7 @@ function prepare(db: Database.Database) {
     }
     pending.forEach((p, i) => (errors[i] ? p.reject(errors[i]) : p.resolve()))
   }
+  const deleteEnded = prepareRetention(db, live)
   const countActive = db.prepare("SELECT count(*) FROM sessions WHERE client = ? AND status = 'active'").pluck()
   const insertSessionRow = db.prepare(`INSERT INTO sessions
     (id, status, owner, client, memory_mb, created_at, last_used_at, ended_at, end_reason, cells)
@@ -334,9 +342,29 @@ function prepare(db: Database.Database) {
     VALUES (@id, @title, @cells, @created_at, @updated_at)`)
   const getNotebook = db.prepare('SELECT * FROM notebooks WHERE id = ?')
   return {
-    ping, getJob, getOutputs, findByStatus, applyAll, insertAll, insertSession, getSession, useSession, endSession, findExpiredSessions,
+    ping, getJob, getOutputs, findByStatus, applyAll, deleteEnded, insertAll, insertSession, getSession, useSession, endSession, findExpiredSessions,
     getSessionCells, saveNotebook, getNotebook,
   }
+}
+
+/**
+ * Retention's delete (see the port's deleteEndedJobs) as one transaction:
+ * each job's outputs by the primary key, then the job once none is left.
+ */
+function prepareRetention(db: Database.Database, live: string) {
+  const ended = db.prepare(`SELECT id FROM jobs WHERE ended_at < ? AND status NOT IN (${live}) ORDER BY ended_at LIMIT ?`).pluck()
+  const deleteOutputs = db.prepare('DELETE FROM outputs WHERE rowid IN (SELECT rowid FROM outputs WHERE job_id = ? ORDER BY seq LIMIT ?)')
+  const deleteJob = db.prepare('DELETE FROM jobs WHERE id = ?')
+  return db.transaction((endedBefore: number, limit: number): Deleted => {
+    const deleted = { jobs: 0, outputs: 0 }
+    for (const id of ended.all(endedBefore, limit) as string[]) {
+      deleted.outputs += deleteOutputs.run(id, limit - deleted.outputs).changes
+      // The budget may have ended inside this job's outputs: the next call finishes it.
+      if (deleted.outputs === limit) break
+      deleted.jobs += deleteJob.run(id).changes
+    }
+    return deleted
+  })
 }
 
 function addMissingColumns(db: Database.Database): void {

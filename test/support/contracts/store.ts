@@ -271,6 +271,67 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       expect(await store.findJobsByStatus(['running'])).toEqual([running])
     })
 
+    it('deletes jobs ended before a time with their outputs, and nothing else', async () => {
+      const old = sampleJob({ status: 'running' })
+      const oldError = sampleJob({ status: 'running' })
+      const recent = sampleJob({ status: 'running' })
+      // Live jobs are never deleted, whatever their times say.
+      const queued = sampleJob({ createdAt: 1 })
+      const running = sampleJob({ status: 'running', createdAt: 1, startedAt: 2, endedAt: 3 })
+      for (const job of [old, oldError, recent, queued, running]) await store.insertJob(job)
+      await store.apply([
+        { jobId: old.id, outputs: [out(1), out(2)], transition: { from: LIVE, to: 'done', patch: { endedAt: 1_000 } } },
+        { jobId: oldError.id, transition: { from: LIVE, to: 'error', patch: { endedAt: 1_500 } } },
+        { jobId: recent.id, outputs: [out(1)], transition: { from: LIVE, to: 'done', patch: { endedAt: 2_000 } } },
+        { jobId: running.id, outputs: [out(1)] },
+      ])
+      expect(await store.deleteEndedJobs(2_000, 100)).toEqual({ jobs: 2, outputs: 2 })
+      expect(await store.getJob(old.id)).toBeNull()
+      expect(await store.getOutputs(old.id)).toEqual([])
+      expect(await store.getJob(oldError.id)).toBeNull()
+      expect((await store.getJob(recent.id))?.status).toBe('done')
+      expect(await store.getOutputs(recent.id)).toEqual([out(1)])
+      expect(await store.getJob(queued.id)).toEqual(queued)
+      expect((await store.getJob(running.id))?.status).toBe('running')
+      expect(await store.getOutputs(running.id)).toEqual([out(1)])
+      expect(await store.deleteEndedJobs(2_000, 100)).toEqual({ jobs: 0, outputs: 0 })
+    })
+
+    it('deletes in bounded batches, the longest ended first, a job only with the last of its outputs', async () => {
+      const jobs = Array.from({ length: 5 }, () => sampleJob({ status: 'running' }))
+      for (const job of jobs) await store.insertJob(job)
+      // The first job has 5 outputs, the others 1 each; they ended in reverse order of creation.
+      await store.apply(jobs.map((job, i) => ({
+        jobId: job.id,
+        outputs: i === 0 ? [1, 2, 3, 4, 5].map((seq) => out(seq)) : [out(1)],
+        transition: { from: LIVE, to: 'done' as const, patch: { endedAt: 1_000 - i } },
+      })))
+      const left = async () => {
+        const found = await Promise.all(jobs.map(async (j) => ({ job: await store.getJob(j.id), outputs: await store.getOutputs(j.id) })))
+        // No output ever outlives its job.
+        for (const f of found) if (!f.job) expect(f.outputs).toEqual([])
+        return found.flatMap((f, i) => (f.job ? [i] : []))
+      }
+      const first = await store.deleteEndedJobs(10_000, 3)
+      expect(first.outputs).toBe(3)
+      expect(first.jobs).toBeLessThanOrEqual(3)
+      // The two that ended first are gone; the two that ended last are not reached yet.
+      expect(await left()).toEqual(expect.arrayContaining([0, 1]))
+      expect(await left()).not.toEqual(expect.arrayContaining([3]))
+      expect(await left()).not.toEqual(expect.arrayContaining([4]))
+      const calls = [first]
+      while (calls.at(-1)!.jobs === 3 || calls.at(-1)!.outputs === 3) {
+        calls.push(await store.deleteEndedJobs(10_000, 3))
+        expect(calls.at(-1)!.jobs).toBeLessThanOrEqual(3)
+        expect(calls.at(-1)!.outputs).toBeLessThanOrEqual(3)
+        await left()
+        expect(calls.length).toBeLessThan(10)
+      }
+      expect(calls.reduce((sum, d) => sum + d.outputs, 0)).toBe(9)
+      expect(calls.reduce((sum, d) => sum + d.jobs, 0)).toBe(5)
+      expect(await left()).toEqual([])
+    })
+
     it('stores a session and returns it as given; null for an unknown id', async () => {
       const session = sampleSession({ client: '::1', memoryMb: 128 })
       expect(await store.insertSession(session, 5)).toBe(true)
@@ -287,6 +348,14 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       expect(await store.getSession(third.id)).toBeNull()
       await store.endSession(mine[0]!.id, 5, 'done')
       expect(await store.insertSession(third, 2)).toBe(true)
+    })
+
+    it('holds the limit of active sessions when creations race', async () => {
+      const racing = Array.from({ length: 6 }, () => sampleSession({ client: 'racer' }))
+      const created = await Promise.all(racing.map((s) => store.insertSession(s, 2)))
+      expect(created.filter(Boolean)).toHaveLength(2)
+      const stored = await Promise.all(racing.map((s) => store.getSession(s.id)))
+      expect(stored.filter(Boolean)).toHaveLength(2)
     })
 
     it('numbers the cells of an active session and records when it was used; not once it ended', async () => {

@@ -2,9 +2,12 @@
  * HTML a cell displayed, rendered where it can do no harm: an iframe with an
  * empty `sandbox` (no scripts, no same-origin, no forms, no top navigation)
  * and a Content-Security-Policy that stops it loading anything from the
- * network. A sandboxed frame's document cannot be measured from here, so its
+ * network (nested frames included), its markup made unable to navigate the
+ * frame itself (inert.ts). A sandboxed frame's document cannot be measured from here, so its
  * height is guessed from the markup and the reader can resize it.
  */
+import { useMemo } from 'preact/hooks'
+import { inertDocument } from './inert.ts'
 import './style.css'
 
 const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
@@ -26,9 +29,10 @@ function guessHeight(html: string): number {
 
 /** @example <HtmlFrame html="<b>hi</b>" title="HTML output 3" /> */
 export function HtmlFrame({ html, title }: { html: string; title: string }) {
+  const srcdoc = useMemo(() => inertDocument(PRELUDE, html), [html])
   return (
     <div class="html-frame" style={{ height: `${guessHeight(html)}px` }}>
-      <iframe class="html-frame__iframe" sandbox="" srcdoc={PRELUDE + html} title={title} />
+      <iframe class="html-frame__iframe" sandbox="" srcdoc={srcdoc} title={title} />
     </div>
   )
 }
