@@ -4,8 +4,8 @@
  * function (`post`), so isolated-vm copies them cheaply and nothing of the
  * host is reachable from a cell. Imported by both sides (types and one constant).
  *
- *   host --enter('run', post, source, outputBytes)--> isolate   (start a cell)
- *   host --enter('fire', timerId)-------------------> isolate   (a timer is due)
+ *   host --enter('run', post, source, outputBytes, outputs)--> isolate   (start a cell)
+ *   host --enter('fire', ...timerIds)--------------------------> isolate   (timers are due)
  *   host <--post('output' | 'timer' | 'clear' | 'result' | 'error', …)-- isolate
  *
  * `post` is an ivm.Callback in "ignored" mode: the isolate never waits for
@@ -28,7 +28,7 @@ export type HostCall =
 export type Post = (...call: HostCall) => void
 
 /** A call from the host into the isolate. */
-export type EnterCall = [op: 'run', post: Post, source: string, outputBytes: number] | [op: 'fire', id: number]
+export type EnterCall = [op: 'run', post: Post, source: string, outputBytes: number, outputs: number] | [op: 'fire', ...ids: number[]]
 
 export type Enter = (...call: EnterCall) => void
 
