@@ -86,7 +86,8 @@ export class CellTimers {
     const due: [number, Entry][] = []
     for (const item of this.#entries) if (item[1].dueAt <= now + EARLY_MS) due.push(item)
     if (due.length === 0) return this.#scheduleEarliest()
-    due.sort((a, b) => a[1].dueAt - b[1].dueAt || a[0] - b[0])
+    // Intervals armed together stay in order: sorting 10,000 of them on every wake cost the host a millisecond.
+    if (!inOrder(due)) due.sort(byDue)
     for (const [id, entry] of due) {
       if (entry.repeat) entry.dueAt = Infinity
       else this.#entries.delete(id)
@@ -110,4 +111,13 @@ export class CellTimers {
     for (const entry of this.#entries.values()) if (entry.dueAt < earliest) earliest = entry.dueAt
     if (earliest !== Infinity) this.#schedule(earliest)
   }
+}
+
+function byDue(a: [number, Entry], b: [number, Entry]): number {
+  return a[1].dueAt - b[1].dueAt || a[0] - b[0]
+}
+
+function inOrder(due: [number, Entry][]): boolean {
+  for (let i = 1; i < due.length; i++) if (byDue(due[i - 1]!, due[i]!) > 0) return false
+  return true
 }

@@ -151,7 +151,10 @@ class CellRun implements RunningCell {
     this.#cpuAtStart = engine.isolate.cpuTime
     this.#prepared = prepareCell(job.code, { session: scope !== undefined })
     this.#budget = new HostBudget(job.limits)
-    this.#timers = new CellTimers((ids, afterwards) => this.#call(['fire', ...ids], afterwards))
+    // The ids arrive in the isolate as a Uint32Array, copied in one piece (isolate/wire.ts).
+    const fire = (ids: number[], afterwards: () => void): void =>
+      this.#call(['fire', new ivm.ExternalCopy(Uint32Array.from(ids)).copyInto({ release: true }) as never], afterwards)
+    this.#timers = new CellTimers(fire)
     this.#wallTimer = setTimeout(() => this.#stop('timeout', ...this.#wallExceeded()), job.limits.wallMs)
     this.#cpuTimer = setInterval(() => this.#checkCpu(), CPU_POLL_MS)
     try {
@@ -171,9 +174,10 @@ class CellRun implements RunningCell {
     this.#stop('cancelled')
   }
 
+  /** `call` as the isolate receives it; its post and ids cross as an ivm.Callback and an ivm.Copy (see the callers). */
   #call(call: EnterCall, afterwards?: () => void): void {
     this.#busy++
-    this.#enter!.apply(undefined, call, this.#scope && { timeout: this.#timeLeftMs() }).then(
+    this.#enter!.apply(undefined, call as never, this.#scope && { timeout: this.#timeLeftMs() }).then(
       () => {
         this.#busy--
         if (!this.#done) afterwards?.()

@@ -25,7 +25,7 @@ let timers: Timers | undefined
 
 export function enter(...call: EnterCall): void {
   if (call[0] === 'fire') {
-    timers?.fire(call, 1)
+    timers?.fire(call[1])
     return
   }
   // By index, here and below: destructuring runs an iterator, which a session's earlier cell may have replaced.

@@ -25,8 +25,8 @@ interface Timer {
 
 export interface Timers {
   globals: Record<string, (...args: never[]) => unknown>
-  /** Runs the due timers `ids[from…]` in order; an exception in one is reported through `fail`, and the others still run. */
-  fire(ids: readonly unknown[], from: number): void
+  /** Runs the due timers in order; an exception in one is reported through `fail`, and the others still run. */
+  fire(ids: Uint32Array): void
 }
 
 export function createTimers(post: Post, fail: (error: unknown) => void): Timers {
@@ -49,12 +49,12 @@ export function createTimers(post: Post, fail: (error: unknown) => void): Timers
 
   return {
     globals: { setTimeout: set(false), setInterval: set(true), clearTimeout: clear, clearInterval: clear },
-    fire(ids, from) {
+    fire(ids) {
       // By index: an iterator is the cell's to replace.
-      for (let i = from; i < ids.length; i++) {
-        const timer = pending.get(ids[i] as number)
+      for (let i = 0; i < ids.length; i++) {
+        const timer = pending.get(ids[i]!)
         if (timer === undefined) continue
-        if (!timer.repeat) pending.delete(ids[i] as number)
+        if (!timer.repeat) pending.delete(ids[i]!)
         try {
           timer.callback(...timer.args)
         } catch (error) {
