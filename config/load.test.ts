@@ -10,7 +10,7 @@ describe('loadConfig', () => {
     const config = loadConfig({})
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8080, dataDir: './data' })
     expect(config.dispatcher.endpoint).toBe('tcp://127.0.0.1:5555')
-    expect(config.limits).toEqual({ wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1024 * 1024 })
+    expect(config.limits).toEqual({ wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1024 * 1024, outputs: 10_000 })
     expect(config.sessions).toEqual({ idleMs: 15 * 60_000, maxLifeMs: 60 * 60_000, maxPerClient: 5 })
     expect(config.retention).toEqual({ jobsMs: 30 * 24 * 60 * 60_000 })
     expect(config.notebooks).toEqual({ windowMs: 60 * 60_000, writesPerClient: 600, bytesPerClient: 20 * 1024 * 1024 })

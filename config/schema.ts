@@ -144,6 +144,7 @@ export const configSchema = z.object({
     cpuMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.cpuMs).default(DEFAULT_LIMITS.cpuMs),
     memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_LIMITS.memoryMb).default(DEFAULT_LIMITS.memoryMb),
     outputBytes: z.number().int().min(0).max(MAX_LIMITS.outputBytes).default(DEFAULT_LIMITS.outputBytes),
+    outputs: z.number().int().min(0).max(MAX_LIMITS.outputs).default(DEFAULT_LIMITS.outputs),
   }).prefault({}),
 })
 
@@ -196,6 +197,7 @@ export const ENV_OPTIONS = {
   CELLGATE_CPU_MS: ['limits', 'cpuMs', 'number'],
   CELLGATE_MEMORY_MB: ['limits', 'memoryMb', 'number'],
   CELLGATE_OUTPUT_BYTES: ['limits', 'outputBytes', 'number'],
+  CELLGATE_OUTPUTS: ['limits', 'outputs', 'number'],
   CELLGATE_LOG_LEVEL: ['log', 'level', 'string'],
   CELLGATE_SSH_HOSTS: ['ssh', 'hosts', 'string'],
   CELLGATE_SSH_KEY: ['ssh', 'keyPath', 'string'],

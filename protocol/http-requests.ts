@@ -19,6 +19,8 @@ export const cellRequestSchema = z.strictObject({
   /** The cell's wall time limit (limits.wallMs). */
   timeoutMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.wallMs).optional(),
   memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_LIMITS.memoryMb).optional(),
+  /** Outputs the cell may make before it is stopped (limits.outputs). */
+  outputs: z.number().int().min(0).max(MAX_LIMITS.outputs).optional(),
   /** Run in this session's context (POST /api/v1/sessions made it). */
   session: sessionIdSchema.optional(),
 })

@@ -1,5 +1,6 @@
 /** The one protocol module shared by server, dispatcher and sandbox. */
 export * from './limits.ts'
+export * from './output-bytes.ts'
 export * from './job.ts'
 export * from './messages.ts'
 export * from './codec.ts'

@@ -4,7 +4,7 @@
  * where they cross a trust boundary (see messages.ts).
  */
 import { z } from 'zod'
-import { MAX_CODE_BYTES, MAX_LIMITS, MIN_MEMORY_MB, MIN_TIME_MS } from './limits.ts'
+import { DEFAULT_LIMITS, MAX_CODE_BYTES, MAX_LIMITS, MIN_MEMORY_MB, MIN_TIME_MS } from './limits.ts'
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'error', 'timeout', 'cancelled', 'lost'] as const
 export type JobStatus = (typeof JOB_STATUSES)[number]
@@ -67,6 +67,8 @@ export const limitsSchema = z.object({
   cpuMs: z.number().int().min(MIN_TIME_MS).max(MAX_LIMITS.cpuMs),
   memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_LIMITS.memoryMb),
   outputBytes: z.number().int().min(0).max(MAX_LIMITS.outputBytes),
+  // A job stored before this limit existed has none: it gets the default.
+  outputs: z.number().int().min(0).max(MAX_LIMITS.outputs).default(DEFAULT_LIMITS.outputs),
 })
 
 /** Session ids look like job ids: 16 url-safe characters from 96 random bits. */

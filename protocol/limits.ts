@@ -12,8 +12,10 @@ export interface Limits {
   cpuMs: number
   /** Isolate heap limit in MB. isolated-vm's limit is soft: the process is supervised. */
   memoryMb: number
-  /** Total bytes of output (all streams) before the cell is stopped. */
+  /** Total bytes of output (all streams, and the result) before the cell is stopped; see output-bytes.ts for how they are counted. */
   outputBytes: number
+  /** Outputs a cell may make before it is stopped (each also counts OUTPUT_OVERHEAD_BYTES toward outputBytes). */
+  outputs: number
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -21,6 +23,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   cpuMs: 5_000,
   memoryMb: 64,
   outputBytes: 1024 * 1024,
+  outputs: 10_000,
 })
 
 export const MAX_LIMITS: Readonly<Limits> = Object.freeze({
@@ -28,6 +31,7 @@ export const MAX_LIMITS: Readonly<Limits> = Object.freeze({
   cpuMs: 60_000,
   memoryMb: 512,
   outputBytes: 16 * 1024 * 1024,
+  outputs: 100_000,
 })
 
 /** Largest accepted cell source, in bytes (UTF-8). */

@@ -7,7 +7,7 @@
 import { build, type Plugin } from 'esbuild'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { MAX_OUTPUT_CHUNK } from '../protocol/index.ts'
+import { MAX_OUTPUT_CHUNK, OUTPUT_OVERHEAD_BYTES } from '../protocol/index.ts'
 
 /** Filename of the prelude in stack traces; frames from it are never shown to a cell's author. */
 export const PRELUDE_FILENAME = 'cellgate-prelude.js'
@@ -52,7 +52,7 @@ async function bundle(): Promise<string> {
     // The browser build of object-inspect leaves out its Node `util` fallback.
     platform: 'browser',
     target: 'esnext',
-    define: { MAX_OUTPUT_CHUNK: String(MAX_OUTPUT_CHUNK), MAX_RESULT_CHARS: String(MAX_RESULT_CHARS) },
+    define: { MAX_OUTPUT_CHUNK: String(MAX_OUTPUT_CHUNK), MAX_RESULT_CHARS: String(MAX_RESULT_CHARS), OUTPUT_OVERHEAD_BYTES: String(OUTPUT_OVERHEAD_BYTES) },
     logLevel: 'silent',
     plugins: [lazyStringWidth],
   })

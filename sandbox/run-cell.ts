@@ -8,7 +8,13 @@
  *   wallMs       a host timer from the start          -> timeout  WallTimeExceeded
  *   cpuMs        isolate.cpuTime, polled              -> timeout  CpuLimitExceeded
  *   memoryMb     the isolate's memoryLimit            -> error    MemoryLimitExceeded
- *   outputBytes  bytes of all outputs, counted here   -> error    OutputLimitExceeded
+ *   outputBytes  output and result bytes (host-budget.ts) -> error OutputLimitExceeded
+ *   outputs      outputs made                          -> error    OutputLimitExceeded
+ *   timers       set in all / pending (host-budget.ts) -> error    TimerLimitExceeded
+ *
+ * The time limits are also checked as the cell's calls arrive: while a
+ * cell floods the host with calls, the host's timers cannot fire (see
+ * host-budget.ts), and the budget bounds how long that lasts.
  *
  * Code still running when a job must end is stopped by disposing the
  * isolate: it is the one thing that ends a loop anywhere (main code,
@@ -25,7 +31,9 @@
 import ivm from 'isolated-vm'
 import { MAX_OUTPUT_CHUNK, type CellError, type CellResult, type JobSpec, type OutputBody, type Usage } from '../protocol/index.ts'
 import { cellError, clipCellError } from './cell-error.ts'
+import { HostBudget, type Breach } from './host-budget.ts'
 import { readHostCall } from './host-call.ts'
+import { CellTimers } from './host-timers.ts'
 import type { Enter, EnterCall, HostCall } from './isolate/wire.ts'
 import { prepareCell, type PreparedCell } from './transform.ts'
 
@@ -37,6 +45,8 @@ const WALL_SLACK_MS = 5
 const TIMED_OUT = 'Script execution timed out.'
 /** Reading heap statistics costs about 0.1 ms; a burst of short jobs shares one reading. */
 const HEAP_READ_EVERY_MS = 100
+/** While calls arrive, CPU time is read every this many of them (a reading costs about a microsecond). */
+const CPU_CHECK_EVERY_CALLS = 256
 
 export type CellStatus = 'done' | 'error' | 'timeout' | 'cancelled'
 
@@ -74,12 +84,6 @@ interface Outcome {
   status: CellStatus
   result?: CellResult
   error?: CellError
-}
-
-interface HostTimer {
-  handle: NodeJS.Timeout
-  delayMs: number
-  repeat: boolean
 }
 
 /**
@@ -127,11 +131,12 @@ class CellRun implements RunningCell {
   readonly #scope: SessionScope | undefined
   /** Calls into the isolate not yet returned; the isolate is idle at 0. */
   #busy = 0
-  readonly #timers = new Map<number, HostTimer>()
+  readonly #timers: CellTimers
+  readonly #budget: HostBudget
+  #calls = 0
   /** The main evaluation's result: undefined while it runs, null when it gave `undefined`. */
   #main: CellResult | null | undefined
   #failure: Outcome | undefined
-  #outputBytes = 0
   #done = false
   readonly #wallTimer: NodeJS.Timeout
   readonly #cpuTimer: NodeJS.Timeout
@@ -145,11 +150,13 @@ class CellRun implements RunningCell {
     this.#scope = scope
     this.#cpuAtStart = engine.isolate.cpuTime
     this.#prepared = prepareCell(job.code, { session: scope !== undefined })
-    const { wallMs, cpuMs } = job.limits
-    this.#wallTimer = setTimeout(() => this.#stop('timeout', 'WallTimeExceeded', `the cell ran longer than its wall time limit of ${wallMs} ms`), wallMs)
-    this.#cpuTimer = setInterval(() => {
-      if (this.#cpuUsed() > BigInt(cpuMs) * 1_000_000n) this.#stop('timeout', 'CpuLimitExceeded', `the cell used more than its CPU time limit of ${cpuMs} ms`)
-    }, CPU_POLL_MS)
+    this.#budget = new HostBudget(job.limits)
+    // The ids arrive in the isolate as a Uint32Array, copied in one piece (isolate/wire.ts).
+    const fire = (ids: number[], afterwards: () => void): void =>
+      this.#call(['fire', new ivm.ExternalCopy(Uint32Array.from(ids)).copyInto({ release: true }) as never], afterwards)
+    this.#timers = new CellTimers(fire)
+    this.#wallTimer = setTimeout(() => this.#stop('timeout', ...this.#wallExceeded()), job.limits.wallMs)
+    this.#cpuTimer = setInterval(() => this.#checkCpu(), CPU_POLL_MS)
     try {
       const prepared = scope ?? fresh ?? prepareContext(engine)
       this.#context = prepared.context
@@ -160,16 +167,17 @@ class CellRun implements RunningCell {
     }
     const post = new ivm.Callback((...call: unknown[]) => this.#onPost(call), { ignored: true })
     // The Callback arrives in the isolate as a plain function: the Post of wire.ts.
-    this.#call(['run', post as never, this.#prepared.source, job.limits.outputBytes])
+    this.#call(['run', post as never, this.#prepared.source, job.limits.outputBytes, job.limits.outputs])
   }
 
   cancel(): void {
     this.#stop('cancelled')
   }
 
+  /** `call` as the isolate receives it; its post and ids cross as an ivm.Callback and an ivm.Copy (see the callers). */
   #call(call: EnterCall, afterwards?: () => void): void {
     this.#busy++
-    this.#enter!.apply(undefined, call, this.#scope && { timeout: this.#timeLeftMs() }).then(
+    this.#enter!.apply(undefined, call as never, this.#scope && { timeout: this.#timeLeftMs() }).then(
       () => {
         this.#busy--
         if (!this.#done) afterwards?.()
@@ -184,20 +192,21 @@ class CellRun implements RunningCell {
 
   #onPost(args: unknown[]): void {
     if (this.#done) return
+    if (this.#breached(this.#budget.call()) || this.#overTime()) return
     const call: HostCall | undefined = readHostCall(args)
     if (call === undefined) return
     switch (call[0]) {
       case 'output':
         return this.#output({ stream: call[1], mime: call[2], data: call[3] })
       case 'timer':
-        return this.#setTimer(call[1], call[2], call[3])
+        this.#timers.set(call[1], call[2], call[3])
+        this.#breached(this.#budget.timer(this.#timers.size))
+        return
       case 'clear':
-        clearTimeout(this.#timers.get(call[1])?.handle)
-        this.#timers.delete(call[1])
+        this.#timers.clear(call[1])
         return
       case 'result':
-        this.#main = call[1] === undefined ? null : resultOf(call[1], call[2])
-        return
+        return this.#result(call[1], call[2])
       case 'error':
         // The first error ends the job once the isolate is idle, as an uncaught exception ends a Node script.
         this.#failure ??= { status: 'error', error: cellError(call[1], call[2], call[3], this.#job.code, this.#prepared.shifts) }
@@ -205,31 +214,54 @@ class CellRun implements RunningCell {
     }
   }
 
+  /** Each chunk is an output, counted as it is sent; the one over a limit is not sent, and ends the cell. */
   #output(output: OutputBody): void {
-    const limit = this.#job.limits.outputBytes
-    const bytes = Buffer.byteLength(output.data)
-    if (this.#outputBytes + bytes > limit) {
-      this.#stop('error', 'OutputLimitExceeded', `the cell's output went over its limit of ${limit} bytes, so the cell was stopped`)
+    for (const data of chunks(output.data)) {
+      if (this.#breached(this.#budget.output(data))) return
+      this.#onOutput({ ...output, data })
+    }
+  }
+
+  #result(text: string | undefined, json: string | undefined): void {
+    if (text === undefined) {
+      this.#main = null
       return
     }
-    this.#outputBytes += bytes
-    for (const data of chunks(output.data)) this.#onOutput({ ...output, data })
+    const counted = this.#budget.result(text, json)
+    if (!this.#breached(counted.breach)) this.#main = resultOf(text, counted.json)
   }
 
-  #setTimer(id: number, delayMs: number, repeat: boolean): void {
-    clearTimeout(this.#timers.get(id)?.handle)
-    this.#timers.set(id, { handle: setTimeout(() => this.#fire(id), delayMs), delayMs, repeat })
+  /** Ends the cell if `breach` is a limit it broke. */
+  #breached(breach: Breach | undefined): boolean {
+    if (breach === undefined) return false
+    this.#stop('error', breach.name, breach.message)
+    return true
   }
 
-  #fire(id: number): void {
-    const timer = this.#timers.get(id)
-    if (timer === undefined || this.#done) return
-    if (!timer.repeat) this.#timers.delete(id)
-    // An interval is armed again only once its callback has returned, so a
-    // slow callback does not pile up calls in the isolate's queue.
-    this.#call(['fire', id], () => {
-      if (this.#timers.get(id) === timer) timer.handle = setTimeout(() => this.#fire(id), timer.delayMs)
-    })
+  /**
+   * The time limits, checked as calls arrive: the wall time at each (a
+   * clock read), the CPU time every CPU_CHECK_EVERY_CALLS.
+   */
+  #overTime(): boolean {
+    if (performance.now() - this.#startedAt > this.#job.limits.wallMs) {
+      this.#stop('timeout', ...this.#wallExceeded())
+      return true
+    }
+    return ++this.#calls % CPU_CHECK_EVERY_CALLS === 0 && this.#checkCpu()
+  }
+
+  #checkCpu(): boolean {
+    if (this.#cpuUsed() <= BigInt(this.#job.limits.cpuMs) * 1_000_000n) return false
+    this.#stop('timeout', ...this.#cpuExceeded())
+    return true
+  }
+
+  #wallExceeded(): [name: string, message: string] {
+    return ['WallTimeExceeded', `the cell ran longer than its wall time limit of ${this.#job.limits.wallMs} ms`]
+  }
+
+  #cpuExceeded(): [name: string, message: string] {
+    return ['CpuLimitExceeded', `the cell used more than its CPU time limit of ${this.#job.limits.cpuMs} ms`]
   }
 
   /** After each call into the isolate: end the job if nothing more can happen in it. */
@@ -302,13 +334,12 @@ class CellRun implements RunningCell {
     this.#done = true
     clearTimeout(this.#wallTimer)
     clearInterval(this.#cpuTimer)
-    for (const timer of this.#timers.values()) clearTimeout(timer.handle)
-    this.#timers.clear()
+    this.#timers.dispose()
     const usage: Usage = {
       cpuMs: Number(this.#cpuUsed()) / 1e6,
       wallMs: performance.now() - this.#startedAt,
       heapBytes: this.#heapBytes(outcome),
-      outputBytes: this.#outputBytes,
+      outputBytes: this.#budget.outputBytes,
     }
     if (!this.#isolate.isDisposed && this.#scope === undefined) {
       this.#enter?.release()
@@ -320,11 +351,8 @@ class CellRun implements RunningCell {
 
   /** Which time limit a session call's timeout stood for. */
   #limitHit(): [name: string, message: string] {
-    const { wallMs, cpuMs } = this.#job.limits
     // The timeout was what was left of one of them: the wall limit if that much wall time has gone.
-    return performance.now() - this.#startedAt >= wallMs - WALL_SLACK_MS
-      ? ['WallTimeExceeded', `the cell ran longer than its wall time limit of ${wallMs} ms`]
-      : ['CpuLimitExceeded', `the cell used more than its CPU time limit of ${cpuMs} ms`]
+    return performance.now() - this.#startedAt >= this.#job.limits.wallMs - WALL_SLACK_MS ? this.#wallExceeded() : this.#cpuExceeded()
   }
 
   /** CPU time of this job so far; the last reading once the isolate is gone. */

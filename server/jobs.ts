@@ -26,6 +26,8 @@ export interface CellInput {
   code: string
   timeoutMs?: number
   memoryMb?: number
+  /** Outputs the cell may make (limits.outputs). */
+  outputs?: number
   /** The session to run in (its id); its memory limit then applies. */
   session?: string
 }
@@ -211,6 +213,7 @@ export class JobService {
       cpuMs: defaults.cpuMs,
       memoryMb: memoryMb ?? defaults.memoryMb,
       outputBytes: defaults.outputBytes,
+      outputs: input.outputs ?? defaults.outputs,
     }
     const job: JobRecord = {
       id: newJobId(),

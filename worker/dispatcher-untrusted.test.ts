@@ -15,9 +15,11 @@
  *   scripted sandbox A ──credit 64 (slots 1)──>         at most one `run` outstanding
  *   scripted sandbox A ──output × n > outputBytes──>    end error OutputLimitExceeded to server,
  *                      <──cancel {jobId}──               later outputs dropped
+ *   scripted sandbox A ──outputs > limits.outputs──>    the same, counted as the sandbox counts them
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Dealer } from 'zeromq'
+import { OUTPUT_OVERHEAD_BYTES, outputCost, type Limits } from '../protocol/index.ts'
 import type { ScriptedSandbox } from '../test/support/scripted-launcher.ts'
 import { testJob } from '../test/support/jobs.ts'
 import { startScriptedDispatcher, type ScriptedDispatcher, type TestServer } from '../test/support/dispatcher.ts'
@@ -191,29 +193,36 @@ describe('dispatcher with untrusted sandboxes', () => {
     }
   })
 
-  it('ends a job that overruns outputBytes with OutputLimitExceeded and cancels it in the sandbox', async () => {
-    const { launcher, server } = await setup()
-    const sandbox = await launcher.launched(1)
-    const job = testJob('flood()', { limits: { outputBytes: 10 } })
-    await server.send({ type: 'submit', job })
-    await sandbox.waitForRun(job.jobId)
-    const out = (data: string) => ({ type: 'output', jobId: job.jobId, output: { stream: 'stdout', mime: 'text/plain', data } })
-    await sandbox.send({ type: 'started', jobId: job.jobId }, out('123456'), out('7890'), out('X'), out('more'))
-    await sandbox.waitFor((m) => m.type === 'cancel' && m.jobId === job.jobId)
-    const end = await server.waitForEnd(job.jobId)
-    expect(end.end.status).toBe('error')
-    expect(end.end.error).toMatchObject({ name: 'OutputLimitExceeded' })
-    // Exactly the output that fit was relayed, numbered 1, 2; the end is the last message.
-    expect(server.about(job.jobId).map((m) => (m.type === 'output' ? m.output : m.type))).toEqual([
-      'started',
-      { seq: 1, stream: 'stdout', mime: 'text/plain', data: '123456' },
-      { seq: 2, stream: 'stdout', mime: 'text/plain', data: '7890' },
-      'end',
-    ])
+  // Both limits cut the same output: the third. Each output costs OUTPUT_OVERHEAD_BYTES beyond its data, empty ones too.
+  const overruns: [name: string, limits: Partial<Limits>][] = [
+    ['outputBytes', { outputBytes: outputCost('123456') + outputCost('7890') + OUTPUT_OVERHEAD_BYTES - 1 }],
+    ['outputs', { outputs: 2 }],
+  ]
+  for (const [name, limits] of overruns) {
+    it(`ends a job that overruns ${name} with OutputLimitExceeded and cancels it in the sandbox`, async () => {
+      const { launcher, server } = await setup()
+      const sandbox = await launcher.launched(1)
+      const job = testJob('flood()', { limits })
+      await server.send({ type: 'submit', job })
+      await sandbox.waitForRun(job.jobId)
+      const out = (data: string) => ({ type: 'output', jobId: job.jobId, output: { stream: 'stdout', mime: 'text/plain', data } })
+      await sandbox.send({ type: 'started', jobId: job.jobId }, out('123456'), out('7890'), out(''), out('more'))
+      await sandbox.waitFor((m) => m.type === 'cancel' && m.jobId === job.jobId)
+      const end = await server.waitForEnd(job.jobId)
+      expect(end.end.status).toBe('error')
+      expect(end.end.error).toMatchObject({ name: 'OutputLimitExceeded' })
+      // Exactly the output that fit was relayed, numbered 1, 2; the end is the last message.
+      expect(server.about(job.jobId).map((m) => (m.type === 'output' ? m.output : m.type))).toEqual([
+        'started',
+        { seq: 1, stream: 'stdout', mime: 'text/plain', data: '123456' },
+        { seq: 2, stream: 'stdout', mime: 'text/plain', data: '7890' },
+        'end',
+      ])
 
-    // The sandbox ends the cancelled job; its end is not relayed again, and the slot serves the next job.
-    await sandbox.send({ type: 'end', jobId: job.jobId, status: 'cancelled', usage }, { type: 'credit', credits: 1 })
-    await runNext(sandbox, server)
-    expect(server.about(job.jobId).filter((m) => m.type === 'end')).toHaveLength(1)
-  })
+      // The sandbox ends the cancelled job; its end is not relayed again, and the slot serves the next job.
+      await sandbox.send({ type: 'end', jobId: job.jobId, status: 'cancelled', usage }, { type: 'credit', credits: 1 })
+      await runNext(sandbox, server)
+      expect(server.about(job.jobId).filter((m) => m.type === 'end')).toHaveLength(1)
+    })
+  }
 })

@@ -29,7 +29,8 @@ export class DispatchJob {
   /** Kills the sandbox if it still holds the job at wallMs + graceMs after `run`. */
   deadline: NodeJS.Timeout | null = null
   cancelRequested = false
-  /** UTF-8 bytes of output the sandbox sent, checked against limits.outputBytes. */
+  /** Outputs the sandbox sent and their bytes as protocol/output-bytes.ts counts them, checked against limits.outputs and outputBytes. */
+  outputs = 0
   outputBytes = 0
   /** performance.now() when it reached the dispatcher, and when its latest `run` went out: its wait and run times (metrics.ts). */
   readonly queuedAt = performance.now()

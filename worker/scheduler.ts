@@ -7,8 +7,9 @@
  *   again once (a second loss ends it `lost`); a started job ends `lost`;
  * - a job its sandbox has not ended within wallMs + graceMs of `run`: the
  *   sandbox is killed, and the rule above applies;
- * - a sandbox that sends more output than the job's outputBytes: the job
- *   ends `error` (OutputLimitExceeded) and is cancelled in the sandbox.
+ * - a sandbox that sends more outputs than the job's limits allow (counted
+ *   as the sandbox counts them, protocol/output-bytes.ts): the job ends
+ *   `error` (OutputLimitExceeded) and is cancelled in the sandbox.
  *
  * Cells of a session (sessions.ts) go only to the sandbox holding the
  * session, one at a time, ahead of the common queue. A session cell is never
@@ -17,7 +18,7 @@
  *
  * It sends nothing itself: frames go out through the functions passed in.
  */
-import { encode, type CellError, type JobEnd, type JobSpec, type MessageOf, type OutputBody, type SandboxMessage } from '../protocol/index.ts'
+import { encode, outputCost, type CellError, type JobEnd, type JobSpec, type MessageOf, type OutputBody, type SandboxMessage } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import { DispatchJob } from './job.ts'
 import type { DispatcherMetrics } from './metrics.ts'
@@ -197,10 +198,11 @@ export class Scheduler {
 
   output(job: DispatchJob, body: OutputBody): boolean {
     if (job.state !== 'running') return job.state === 'ended' // output still draining after the dispatcher ended it
-    const limit = job.spec.limits.outputBytes
-    job.outputBytes += Buffer.byteLength(body.data, 'utf8')
-    if (job.outputBytes > limit) {
-      this.finish(job, { status: 'error', error: { name: 'OutputLimitExceeded', message: `the cell wrote more than its output limit of ${limit} bytes` } })
+    const { outputBytes, outputs } = job.spec.limits
+    job.outputBytes += outputCost(body.data)
+    if (++job.outputs > outputs || job.outputBytes > outputBytes) {
+      const message = `the cell wrote more than its output limit of ${outputs} outputs or ${outputBytes} bytes`
+      this.finish(job, { status: 'error', error: { name: 'OutputLimitExceeded', message } })
       this.cancelInSandbox(job)
     } else {
       this.options.toServer(job.serverId, job.output(body))

@@ -1,7 +1,9 @@
 /**
  * How values and errors of a cell are shown: REPL-like text (object-inspect,
  * bundled into the prelude), JSON where a value has a faithful JSON form, and
- * {name, message, stack} for whatever was thrown.
+ * {name, message, stack} for whatever was thrown. The cell's code may run
+ * here (getters, proxy traps) and may have replaced any built-in method, so
+ * what this needs of them is captured when the prelude loads.
  */
 import type objectInspect from 'object-inspect'
 
@@ -51,30 +53,98 @@ export function show(value: unknown): string {
 }
 
 const objectProto = Object.prototype
+const arrayProto = Array.prototype
 const stringify = JSON.stringify
 const getPrototypeOf = Object.getPrototypeOf
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor
+const ownKeys = Reflect.ownKeys
 const isArray = Array.isArray
+const is = Object.is
+const isFinite = Number.isFinite
+
+/** Deeper than this is not given as JSON (the text still shows it). */
+const MAX_JSON_DEPTH = 100
+
+/** The objects a value is inside of, innermost first: a linked list, since an array's methods are the cell's to replace. */
+interface Ancestors {
+  value: object
+  up: Ancestors | undefined
+}
 
 /**
- * JSON text of a value whose JSON form says the same thing: primitives other
- * than undefined, bigint, symbol and non-finite numbers; arrays and plain
- * objects. A Map, a Date or a class instance would turn into something else.
+ * JSON text of a value only where JSON.parse gives back the same value:
+ * null, booleans, strings, finite numbers other than -0, and arrays and
+ * plain objects made of them, with only own enumerable data properties
+ * (no getters, no symbol keys, no holes, no cycles, no toJSON of their own).
+ * A Map, a Date, NaN or a class instance would turn into something else,
+ * so they get text only. The text is built from what was read, each
+ * property once, so a getter or proxy cannot show one thing and send another.
+ *
+ * @example toJson({ a: [1, 'x'] }) // '{"a":[1,"x"]}'; toJson({ a: NaN }) // undefined
  */
 export function toJson(value: unknown): string | undefined {
-  const type = typeof value
-  const plain =
-    value === null ||
-    type === 'string' ||
-    type === 'boolean' ||
-    (type === 'number' && Number.isFinite(value)) ||
-    (type === 'object' && (isArray(value) || [objectProto, null].includes(getPrototypeOf(value))))
-  if (!plain) return undefined
   try {
-    const json = stringify(value)
-    return json.length <= MAX_RESULT_CHARS ? json : undefined
+    const json = write(value, undefined, 0)
+    return json !== undefined && json.length <= MAX_RESULT_CHARS ? json : undefined
   } catch {
-    return undefined // cycles, bigint inside
+    return undefined // a proxy trap that throws; a stack too deep
   }
+}
+
+function write(value: unknown, ancestors: Ancestors | undefined, depth: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return stringify(value)
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'number':
+      return isFinite(value) && !is(value, -0) ? stringify(value) : undefined
+    case 'object':
+      break
+    default:
+      return undefined // undefined, bigint, symbol, function
+  }
+  if (value === null) return 'null'
+  if (depth >= MAX_JSON_DEPTH) return undefined
+  for (let above = ancestors; above !== undefined; above = above.up) if (above.value === value) return undefined
+  const inside: Ancestors = { value, up: ancestors }
+  const keys = ownKeys(value)
+  if (isArray(value)) {
+    if (getPrototypeOf(value) !== arrayProto) return undefined
+    const length = (value as unknown[]).length
+    // Exactly the indices 0…length-1 and `length`: anything else is a hole or a property JSON leaves out.
+    if (keys.length !== length + 1) return undefined
+    let out = '['
+    for (let i = 0; i < length; i++) {
+      const item = dataValue(value, String(i))
+      if (item === undefined) return undefined
+      const json = write(item.value, inside, depth + 1)
+      if (json === undefined) return undefined
+      out += i === 0 ? json : `,${json}`
+      if (out.length > MAX_RESULT_CHARS) return undefined
+    }
+    return `${out}]`
+  }
+  const proto = getPrototypeOf(value)
+  if (proto !== objectProto && proto !== null) return undefined
+  let out = '{'
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]
+    if (typeof key !== 'string' || key === 'toJSON') return undefined
+    const item = dataValue(value, key)
+    if (item === undefined) return undefined
+    const json = write(item.value, inside, depth + 1)
+    if (json === undefined) return undefined
+    out += `${i === 0 ? '' : ','}${stringify(key)}:${json}`
+    if (out.length > MAX_RESULT_CHARS) return undefined
+  }
+  return `${out}}`
+}
+
+/** An own, enumerable data property's value; undefined for an accessor, a hidden or a missing one. */
+function dataValue(object: object, key: string): { value: unknown } | undefined {
+  const descriptor = getOwnPropertyDescriptor(object, key)
+  return descriptor !== undefined && descriptor.enumerable === true && 'value' in descriptor ? { value: descriptor.value } : undefined
 }
 
 export function clip(text: string): string {
@@ -84,18 +154,42 @@ export function clip(text: string): string {
 const ErrorClass = Error
 
 /**
- * Name, message and raw stack of a thrown value. Getters on the value may
- * throw; what cannot be read is reported as such rather than lost.
- * `throw 42` gives {name: 'Uncaught', message: '42'}, as the REPL prints it.
+ * Name, message and raw stack of a thrown value. Each is read on its own:
+ * a getter that throws, a value that is not a string or a proxy loses that
+ * one field, never the others. `throw 42` gives {name: 'Uncaught',
+ * message: '42'}, as the REPL prints it.
+ *
+ * @example
+ *   const e = new Error('m'); Object.defineProperty(e, 'stack', { get() { throw 1 } })
+ *   describeError(e) // ['Error', 'm', undefined]
  */
 export function describeError(thrown: unknown): [name: string, message: string, stack?: string] {
+  let isError: boolean
   try {
-    if (thrown instanceof ErrorClass) {
-      const stack = thrown.stack
-      return [clip(String(thrown.name)), clip(String(thrown.message)), typeof stack === 'string' ? clip(stack) : undefined]
-    }
-    return ['Uncaught', clip(inspect(thrown))]
+    isError = thrown instanceof ErrorClass
   } catch {
-    return ['Uncaught', 'a value that could not be shown']
+    return ['Uncaught', 'a value that could not be shown'] // a proxy whose getPrototypeOf throws
+  }
+  if (!isError) {
+    try {
+      return ['Uncaught', clip(inspect(thrown))]
+    } catch {
+      return ['Uncaught', 'a value that could not be shown']
+    }
+  }
+  const error = thrown as Error
+  const name = field(() => error.name) ?? 'Error'
+  const message = field(() => error.message) ?? 'an error whose message could not be read'
+  return [name, message, field(() => error.stack)]
+}
+
+/** A property read by `read` as text: a string, or a number, boolean or bigint written out; undefined if reading throws or gives anything else. */
+function field(read: () => unknown): string | undefined {
+  try {
+    const value = read()
+    if (typeof value === 'string') return clip(value)
+    return typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : undefined
+  } catch {
+    return undefined
   }
 }

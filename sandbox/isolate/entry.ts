@@ -28,10 +28,19 @@ export function enter(...call: EnterCall): void {
     timers?.fire(call[1])
     return
   }
-  const [, post, source, outputBytes] = call
+  // By index, here and below: destructuring runs an iterator, which a session's earlier cell may have replaced.
+  const post = call[1]
   harden(globalThis)
-  const fail = (error: unknown): void => post('error', ...describeError(error))
-  const emit = createEmit(post, outputBytes)
+  const { emit, flush } = createEmit(post, { outputBytes: call[3], outputs: call[4] })
+  // Only the first error ends the job (run-cell.ts): later ones are not posted.
+  let failed = false
+  const fail = (error: unknown): void => {
+    if (failed) return
+    failed = true
+    flush()
+    const described = describeError(error)
+    post('error', described[0], described[1], described[2])
+  }
   timers = createTimers(post, fail)
   const display = createDisplay(emit)
   const globals: Record<string, unknown> = {
@@ -44,12 +53,13 @@ export function enter(...call: EnterCall): void {
   for (const [name, value] of Object.entries(globals)) {
     defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false })
   }
-  evaluate(source, post, fail)
+  evaluate(call[2], post, fail, flush)
 }
 
-function evaluate(source: string, post: Post, fail: (error: unknown) => void): void {
+function evaluate(source: string, post: Post, fail: (error: unknown) => void, flush: () => void): void {
   const report = (value: unknown): void => {
     try {
+      flush()
       if (value === undefined) post('result')
       else post('result', clip(inspect(value)), toJson(value))
     } catch (error) {

@@ -1,12 +1,20 @@
 /**
  * setTimeout/setInterval for a cell, kept by the host: the isolate holds the
  * callbacks, the host holds the clocks (so timers end with the job, and the
- * job knows when none are left). Ids are numbers, as in browsers.
+ * job knows when none are left). Ids are numbers, as in browsers. The host
+ * fires every timer that is due in one call (host-timers.ts says when).
  */
 import type { Post } from './wire.ts'
 
-/** More pending timers than this is a runaway loop, not a program. */
-const MAX_TIMERS = 10_000
+/** More pending timers than this is a runaway loop, not a program: setTimeout throws a RangeError. */
+export const MAX_PENDING_TIMERS = 10_000
+/**
+ * Timers one cell may set in all (setTimeout and setInterval calls). Each is
+ * a call to the host; a loop that sets and clears timers would otherwise
+ * post them without end. The call past it is still posted, and the host
+ * ends the cell `error TimerLimitExceeded` on it.
+ */
+export const MAX_TIMER_CALLS = 20_000
 const TIMEOUT_MAX = 2 ** 31 - 1
 
 interface Timer {
@@ -17,8 +25,8 @@ interface Timer {
 
 export interface Timers {
   globals: Record<string, (...args: never[]) => unknown>
-  /** Runs a due timer; an exception in it is reported through `fail`. */
-  fire(id: number): void
+  /** Runs the due timers in order; an exception in one is reported through `fail`, and the others still run. */
+  fire(ids: Uint32Array): void
 }
 
 export function createTimers(post: Post, fail: (error: unknown) => void): Timers {
@@ -27,7 +35,8 @@ export function createTimers(post: Post, fail: (error: unknown) => void): Timers
 
   const set = (repeat: boolean) => (callback: unknown, delay?: unknown, ...args: unknown[]): number => {
     if (typeof callback !== 'function') throw new TypeError('The "callback" argument must be a function')
-    if (pending.size >= MAX_TIMERS) throw new RangeError(`more than ${MAX_TIMERS} pending timers`)
+    if (pending.size >= MAX_PENDING_TIMERS) throw new RangeError(`more than ${MAX_PENDING_TIMERS} pending timers`)
+    if (lastId > MAX_TIMER_CALLS) throw new RangeError(`more than ${MAX_TIMER_CALLS} timers set by this cell`)
     const id = ++lastId
     pending.set(id, { callback: callback as Timer['callback'], args, repeat })
     post('timer', id, delayOf(delay), repeat)
@@ -40,14 +49,17 @@ export function createTimers(post: Post, fail: (error: unknown) => void): Timers
 
   return {
     globals: { setTimeout: set(false), setInterval: set(true), clearTimeout: clear, clearInterval: clear },
-    fire(id) {
-      const timer = pending.get(id)
-      if (timer === undefined) return
-      if (!timer.repeat) pending.delete(id)
-      try {
-        timer.callback(...timer.args)
-      } catch (error) {
-        fail(error)
+    fire(ids) {
+      // By index: an iterator is the cell's to replace.
+      for (let i = 0; i < ids.length; i++) {
+        const timer = pending.get(ids[i]!)
+        if (timer === undefined) continue
+        if (!timer.repeat) pending.delete(ids[i]!)
+        try {
+          timer.callback(...timer.args)
+        } catch (error) {
+          fail(error)
+        }
       }
     },
   }

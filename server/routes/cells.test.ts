@@ -4,7 +4,7 @@
  * back, and that nothing it sends makes a 500.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { DEFAULT_LIMITS, MAX_CODE_BYTES, type MessageOf, type ServerMessage } from '../../protocol/index.ts'
+import { DEFAULT_LIMITS, MAX_CODE_BYTES, MAX_LIMITS, type MessageOf, type ServerMessage } from '../../protocol/index.ts'
 import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
 
 let s: InProcessServer
@@ -76,9 +76,15 @@ describe('POST /api/v1/cells', () => {
 
   it('takes the deployment defaults for limits the request leaves out', async () => {
     await s.close()
-    s = await inProcessServer({ limits: { wallMs: 3000, memoryMb: 48 } })
+    s = await inProcessServer({ limits: { wallMs: 3000, memoryMb: 48, outputs: 500 } })
     expect((await post({ code: '1' })).status).toBe(202)
-    expect(submits()[0]?.job.limits).toEqual({ ...DEFAULT_LIMITS, wallMs: 3000, memoryMb: 48 })
+    expect(submits()[0]?.job.limits).toEqual({ ...DEFAULT_LIMITS, wallMs: 3000, memoryMb: 48, outputs: 500 })
+  })
+
+  it('gives the job the outputs a request asks for, up to the hard maximum', async () => {
+    expect((await post({ code: '1', outputs: MAX_LIMITS.outputs })).status).toBe(202)
+    expect((await post({ code: '2', outputs: 0 })).status).toBe(202)
+    expect(submits().map((m) => m.job.limits.outputs)).toEqual([MAX_LIMITS.outputs, 0])
   })
 
   it.each([
@@ -92,6 +98,10 @@ describe('POST /api/v1/cells', () => {
     [{ code: '1', timeoutMs: '100' }, 'timeoutMs'],
     [{ code: '1', memoryMb: 1 }, 'memoryMb'],
     [{ code: '1', memoryMb: 100_000 }, 'memoryMb'],
+    [{ code: '1', outputs: -1 }, 'outputs'],
+    [{ code: '1', outputs: MAX_LIMITS.outputs + 1 }, 'outputs'],
+    [{ code: '1', outputs: 2.5 }, 'outputs'],
+    [{ code: '1', outputs: '10' }, 'outputs'],
     [{ code: '1', timeout: 100 }, 'timeout'],
     [{ code: '1', __proto__x: 1 }, '__proto__x'],
     [[], 'body'],

@@ -26,7 +26,7 @@ export function sampleJob(overrides: Partial<JobRecord> = {}): JobRecord {
     status: 'queued',
     code: '1 + 1',
     owner: 'anonymous',
-    limits: { wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1_048_576 },
+    limits: { wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1_048_576, outputs: 10_000 },
     priority: 5,
     createdAt: 1_700_000_000_000 + counter,
     startedAt: null,
