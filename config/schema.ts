@@ -82,6 +82,11 @@ export const configSchema = z.object({
     slots: z.number().int().min(1).max(64).default(4),
     /** A sandbox that has not connected back within this long after its launch is killed and replaced. */
     startTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
+    /**
+     * The OS memory bound (a cgroup) on each local sandbox process, in MB. Default: sized from the slots, the most
+     * memory a cell may ask for and one client's sessions (worker/launchers/sandbox-bound.ts); 3680 with the defaults.
+     */
+    sandboxMemoryMb: z.number().int().min(64).max(1_048_576).optional(),
   }).prefault({}),
   /**
    * Sandboxes on other hosts over SSH (scripts/provision-host.sh prepares a host). With hosts set,
@@ -186,6 +191,7 @@ export const ENV_OPTIONS = {
   CELLGATE_POOL_SIZE: ['pool', 'size', 'number'],
   CELLGATE_SANDBOX_SLOTS: ['pool', 'slots', 'number'],
   CELLGATE_SANDBOX_START_TIMEOUT_MS: ['pool', 'startTimeoutMs', 'number'],
+  CELLGATE_SANDBOX_MEMORY_MB: ['pool', 'sandboxMemoryMb', 'number'],
   CELLGATE_SESSION_IDLE_MS: ['sessions', 'idleMs', 'number'],
   CELLGATE_SESSION_MAX_LIFE_MS: ['sessions', 'maxLifeMs', 'number'],
   CELLGATE_SESSIONS_PER_CLIENT: ['sessions', 'maxPerClient', 'number'],

@@ -11,6 +11,7 @@ import { createRegistry } from '../telemetry/metrics.ts'
 import { startDispatcher, type Dispatcher } from './dispatcher.ts'
 import { CurveAuthority } from './curve-authority.ts'
 import { LocalLauncher } from './launchers/local.ts'
+import { boundSizing } from './launchers/sandbox-bound.ts'
 import { SshLauncher, sshLauncherOptions } from './launchers/ssh.ts'
 
 export interface RunDispatcherOptions {
@@ -33,7 +34,7 @@ export async function runDispatcher(config: Config, options: RunDispatcherOption
   const registry = options.registry ?? createRegistry('dispatcher')
   const overSsh = config.ssh.hosts.length > 0
   const curve = overSsh ? await CurveAuthority.start(log) : undefined
-  const launcher = curve ? new SshLauncher(sshLauncherOptions(config, curve, log)) : new LocalLauncher({ log })
+  const launcher = curve ? new SshLauncher(sshLauncherOptions(config, curve, log)) : new LocalLauncher({ log, sizing: boundSizing(config) })
   const poolSize = launcher instanceof SshLauncher ? launcher.capacity : config.pool.size
   let dispatcher: Dispatcher
   try {

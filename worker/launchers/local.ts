@@ -7,13 +7,23 @@
  * The child gets a minimal environment (no config, no credentials) and its
  * stdout/stderr go to the dispatcher's log through a bounded relay, as
  * component `sandbox` with its sandboxId.
+ *
+ * Run as root, each child is in a cgroup of its own with the memory and pids
+ * bound of sandbox-bound.ts (cgroup.ts), entered the moment it is spawned,
+ * before it gets its boot line: until then it only loads its code, and it
+ * can run no cell before it has connected. A child the kernel's OOM killer
+ * ends for going over its bound exits with a reason saying so, which its
+ * jobs end with. Not root, or no memory controller: the children run
+ * without an OS bound, as the one warning at the first launch says.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { SandboxBoot } from '../../protocol/index.ts'
 import type { Logger } from '../../telemetry/logger.ts'
 import type { Launcher, SandboxHandle } from '../launcher.ts'
+import { machineHierarchy, SandboxCgroups, type Hierarchy, type ProcessBound } from './cgroup.ts'
 import { relayLines } from './log-relay.ts'
+import { DEFAULT_SIZING, sandboxBound, type BoundSizing } from './sandbox-bound.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const SANDBOX_MAIN = fileURLToPath(new URL('../../sandbox/main.ts', import.meta.url))
@@ -27,7 +37,13 @@ export interface LocalLauncherOptions {
   log: Logger
   /** How long `close()` waits for children to exit after closing their stdin, before killing them. Default 5 s. */
   closeTimeoutMs?: number
+  /** The OS bound on each child (boundSizing(config)). Default: DEFAULT_SIZING. */
+  sizing?: BoundSizing
+  /** Where the children's cgroups go, or why nowhere. Default: this machine's (machineHierarchy()). */
+  hierarchy?: Hierarchy | string
 }
+
+type Exit = { code: number | null; signal: string | null; reason: string }
 
 /**
  * @example
@@ -37,34 +53,47 @@ export interface LocalLauncherOptions {
  */
 export class LocalLauncher implements Launcher {
   readonly name = 'local'
-  private readonly children = new Set<ChildProcess>()
+  /** Each running child, and its exit as `exited` reports it (once its cgroup is gone). */
+  private readonly children = new Map<ChildProcess, Promise<Exit>>()
+  /** Opened at the first launch; null when the children run without an OS bound. */
+  private cgroups: SandboxCgroups | null | undefined
 
   constructor(private readonly options: LocalLauncherOptions) {}
 
   async launch(boot: SandboxBoot): Promise<SandboxHandle> {
     const line = `${JSON.stringify({ ...boot, endpoint: loopbackEndpoint(boot.endpoint) })}\n`
+    const bound = sandboxBound(boot.slots, this.options.sizing ?? DEFAULT_SIZING)
+    const cgroup = this.openCgroups()?.create(boot.id, bound) ?? null
     const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', this.options.entry ?? SANDBOX_MAIN], {
       cwd: REPO_ROOT,
       env: sandboxEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
     })
-    this.children.add(child)
-    const exited = new Promise<{ code: number | null; signal: string | null; reason: string }>((resolve) => {
+    const log = this.options.log.child({ component: 'sandbox', sandboxId: boot.id })
+    const exited = new Promise<Exit>((resolve) => {
       child.once('exit', (code, signal) => {
         this.children.delete(child)
-        resolve({ code, signal, reason: code !== null ? `exited with code ${code}` : `killed by ${signal}` })
+        const overBound = cgroup?.oomKilled() ?? false
+        const exit = { code, signal, reason: exitReason(code, signal, overBound ? bound : null) }
+        if (!cgroup) return resolve(exit)
+        cgroup.remove().catch((err: unknown) => log.warn({ err }, 'sandbox cgroup not removed')).finally(() => resolve(exit))
       })
     })
+    this.children.set(child, exited)
     try {
+      // spawn() returns once the child has exec'd: it is in its cgroup before it has loaded anything.
+      if (cgroup && child.pid !== undefined) cgroup.enter(child.pid)
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve)
         child.once('error', reject)
       })
     } catch (err) {
       this.children.delete(child)
+      child.kill('SIGKILL')
+      // A child that never started has no exit to remove its cgroup at; the error that matters is this one.
+      if (child.pid === undefined) cgroup?.remove().catch(() => {})
       throw err
     }
-    const log = this.options.log.child({ component: 'sandbox', sandboxId: boot.id })
     child.on('error', (err) => log.error({ err }, 'sandbox process error'))
     // EPIPE when the child dies first is expected: its exit is reported through `exited`.
     child.stdin!.on('error', () => {})
@@ -87,15 +116,40 @@ export class LocalLauncher implements Launcher {
   async close(): Promise<void> {
     const timeoutMs = this.options.closeTimeoutMs ?? 5000
     await Promise.all(
-      [...this.children].map(async (child) => {
-        const exit = new Promise((resolve) => child.once('exit', resolve))
+      [...this.children].map(async ([child, exited]) => {
         child.stdin?.end()
         const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-        await exit
+        await exited
         clearTimeout(timer)
       }),
     )
+    this.cgroups?.close()
   }
+
+  private openCgroups(): SandboxCgroups | null {
+    if (this.cgroups !== undefined) return this.cgroups
+    const log = this.options.log.child({ component: 'launcher' })
+    const hierarchy = process.getuid?.() === 0 ? (this.options.hierarchy ?? machineHierarchy()) : 'not root'
+    let why = typeof hierarchy === 'string' ? hierarchy : ''
+    if (typeof hierarchy !== 'string') {
+      try {
+        this.cgroups = new SandboxCgroups(hierarchy)
+        log.info({ cgroup: `v${hierarchy.version}` }, 'sandbox processes each run in a cgroup of their own with a memory and pids bound')
+        return this.cgroups
+      } catch (err) {
+        why = (err as Error).message
+      }
+    }
+    log.warn({ reason: why }, 'sandbox processes run without an OS memory bound: memory a cell holds outside what its isolate counts is bounded only by the host\'s, and a sandbox that takes it all can bring the host down')
+    this.cgroups = null
+    return null
+  }
+}
+
+/** How the child ended; the reason its running jobs end `lost` with. */
+function exitReason(code: number | null, signal: string | null, overBound: ProcessBound | null): string {
+  if (overBound) return `killed by ${signal ?? 'the kernel'}: it went over its memory bound of ${overBound.memoryBytes / 2 ** 20} MB (the OS killed it out of memory)`
+  return code !== null ? `exited with code ${code}` : `killed by ${signal}`
 }
 
 function sandboxEnv(): NodeJS.ProcessEnv {
