@@ -21,5 +21,11 @@ export interface HostileCell {
 export const HOSTILE_CELLS: readonly HostileCell[] = [
   { name: 'array growth', code: cells.allocatesForever, timeoutMs: 2_000, status: 'error', error: 'MemoryLimitExceeded' },
   { name: 'output flood', code: cells.floodsOutput, timeoutMs: 2_000, status: 'error', error: 'OutputLimitExceeded' },
+  { name: 'timer flood', code: cells.setsAndClearsTimersForever, timeoutMs: 2_000, status: 'error', error: 'TimerLimitExceeded' },
+  { name: 'display flood', code: cells.displaysForever, timeoutMs: 2_000, status: 'error', error: 'OutputLimitExceeded' },
+  { name: '150,000 empty outputs', code: cells.displaysManyEmptyOutputs, timeoutMs: 2_000, status: 'error', error: 'OutputLimitExceeded' },
+  { name: 'control characters', code: cells.logsControlCharacters, timeoutMs: 2_000, status: 'error', error: 'OutputLimitExceeded' },
+  { name: 'interval storm', code: cells.intervalStorm, timeoutMs: 1_000, status: 'timeout', error: 'WallTimeExceeded' },
+  { name: 'huge result', code: cells.returnsHugeString, timeoutMs: 2_000, status: 'error', error: 'OutputLimitExceeded' },
   { name: 'endless loop', code: cells.loopsForever, timeoutMs: 1_000, status: 'timeout', error: 'WallTimeExceeded' },
 ]
