@@ -17,6 +17,19 @@
 #     space, processes, open files, no core files) because sshd applies
 #     /etc/security/limits.d only when it uses PAM; the limits.d file is
 #     written too, for logins through PAM;
+#   - bounds each sandbox process by a memory cgroup of its own (cgroup v1, the
+#     memory and pids hierarchies): makes cellgate/ssh-ACCOUNT, root-owned,
+#     holding all the account's sandboxes (--total-memory-mb), with --sandboxes
+#     slot cgroups in it, each bounded (--sandbox-memory-mb, --sandbox-pids,
+#     no swap past it); the sandbox command moves itself into a free slot (its
+#     lock held while it runs) before it starts node, and refuses to start
+#     when there is none. The account may write only the slots' cgroup.procs:
+#     it can move its own processes between slots, never change a limit, make
+#     a cgroup or move another account's process. PREFIX/bin/cellgate-cgroups
+#     makes them (again after a reboot: a systemd unit runs it at boot where
+#     systemd runs). Without a v1 memory hierarchy (cgroup v2 lets an account
+#     move a process only within a subtree it was delegated, and an SSH
+#     session's is not) the sandboxes run without a memory bound, as it says;
 #   - writes the dispatcher's public key(s) into authorized_keys as
 #     `restrict,command="PREFIX/bin/cellgate-sandbox"`: no tty, no forwarding,
 #     the sandbox whatever command the client asks for (but `kill -KILL PID`,
@@ -43,6 +56,14 @@
 #                          more than about 16 slots per sandbox)
 #   --nproc N              processes and threads of the account (default 512)
 #   --nofile N             open files per sandbox process (default 1024)
+#   --sandboxes N          sandbox processes the host runs at once: cgroup slots (default 10,
+#                          the most a host takes)
+#   --sandbox-memory-mb N  memory bound of one sandbox process (default 3680: what the
+#                          local launcher gives a 4-slot sandbox with the default limits;
+#                          see README, The OS bound on sandbox processes)
+#   --sandbox-pids N       processes and threads of one sandbox process (default 96)
+#   --total-memory-mb N    memory of all the account's sandboxes together (default: the
+#                          smaller of sandboxes x sandbox memory and 90% of the host's)
 #
 # The host's sshd must let the account log in with a key (no AllowUsers or
 # AllowGroups that leave it out). The sandbox connects back to the
@@ -57,6 +78,10 @@ NODE_BIN="$(command -v node || true)"
 AS_MB=32768
 NPROC=512
 NOFILE=1024
+SANDBOXES=10
+SANDBOX_MB=3680
+SANDBOX_PIDS=96
+TOTAL_MB=
 KEYS=()
 PROTECT=()
 
@@ -73,6 +98,10 @@ while [ $# -gt 0 ]; do
     --as-mb) AS_MB="$2"; shift 2 ;;
     --nproc) NPROC="$2"; shift 2 ;;
     --nofile) NOFILE="$2"; shift 2 ;;
+    --sandboxes) SANDBOXES="$2"; shift 2 ;;
+    --sandbox-memory-mb) SANDBOX_MB="$2"; shift 2 ;;
+    --sandbox-pids) SANDBOX_PIDS="$2"; shift 2 ;;
+    --total-memory-mb) TOTAL_MB="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -83,7 +112,7 @@ done
 [ -n "$NODE_BIN" ] && [ -x "$NODE_BIN" ] || die "node not found (use --node PATH)"
 NODE_BIN="$(readlink -f "$NODE_BIN")"
 [ -f "$FROM/sandbox/main.ts" ] && [ -d "$FROM/node_modules" ] || die "$FROM is not a cellgate tree with node_modules (use --from DIR)"
-for number in "$AS_MB" "$NPROC" "$NOFILE"; do [[ "$number" =~ ^[0-9]+$ ]] || die "limits are whole numbers"; done
+for number in "$AS_MB" "$NPROC" "$NOFILE" "$SANDBOXES" "$SANDBOX_MB" "$SANDBOX_PIDS" ${TOTAL_MB:+"$TOTAL_MB"}; do [[ "$number" =~ ^[0-9]+$ ]] || die "limits are whole numbers"; done
 for key in ${KEYS[@]+"${KEYS[@]}"}; do [ -r "$key" ] || die "cannot read key $key"; done
 
 # Test suites provision in parallel: one at a time.
@@ -131,6 +160,99 @@ for old in "$PREFIX"/app-*; do
   [ "$name" = "$target" ] || [ "$name" = "$previous" ] || rm -rf "$old"
 done
 
+# --- the cgroups ----------------------------------------------------------------------------------
+# Where the v1 hierarchy of a controller is mounted (empty when it is not).
+v1_mount() {
+  awk -v c="$1" '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup" && ("," $(i + 3) ",") ~ ("," c ",")) print $5; break } }' /proc/self/mountinfo | head -n 1
+}
+MEMORY_MOUNT="$(v1_mount memory)"
+PIDS_MOUNT="$(v1_mount pids)"
+LOCKS="$PREFIX/cgroup-locks"
+JOIN_CGROUP=""
+if [ -n "$MEMORY_MOUNT" ]; then
+  if [ -z "$TOTAL_MB" ]; then
+    host_mb=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024))
+    TOTAL_MB=$((SANDBOXES * SANDBOX_MB))
+    [ "$TOTAL_MB" -le $((host_mb * 9 / 10)) ] || TOTAL_MB=$((host_mb * 9 / 10))
+  fi
+  MEMORY_DIR="$MEMORY_MOUNT/cellgate/ssh-$USER_NAME"
+  PIDS_DIR="${PIDS_MOUNT:+$PIDS_MOUNT/cellgate/ssh-$USER_NAME}"
+  install -d -o root -g root -m 0755 "$LOCKS"
+  for ((slot = 0; slot < SANDBOXES; slot++)); do
+    [ -e "$LOCKS/slot-$slot" ] || install -o root -g root -m 0644 /dev/null "$LOCKS/slot-$slot"
+  done
+  pids_total=""
+  pids_slot=""
+  if [ -n "$PIDS_DIR" ]; then
+    pids_total="mkdir -p \"$PIDS_DIR\"; echo $((SANDBOXES * SANDBOX_PIDS)) >\"$PIDS_DIR/pids.max\""
+    pids_slot="mkdir -p \"$PIDS_DIR/slot-\$slot\"; echo $SANDBOX_PIDS >\"$PIDS_DIR/slot-\$slot/pids.max\"; chown $USER_NAME \"$PIDS_DIR/slot-\$slot/cgroup.procs\""
+  fi
+  cat >"$PREFIX/bin/.cellgate-cgroups.new" <<EOF
+#!/bin/sh
+# Installed by cellgate's provision-host.sh: makes the cgroups the sandboxes
+# of $USER_NAME join (cgroup v1; gone after a reboot, so run again at boot).
+# All root-owned but each slot's cgroup.procs, which the account may write to
+# move its own processes in; no limit is the account's to change.
+set -e
+# memory + swap may never be below memory: whichever way a limit moves, this order keeps it so.
+bound() {
+  echo "\$2" >"\$1/memory.memsw.limit_in_bytes" 2>/dev/null || true
+  echo "\$2" >"\$1/memory.limit_in_bytes"
+  if [ -e "\$1/memory.memsw.limit_in_bytes" ]; then echo "\$2" >"\$1/memory.memsw.limit_in_bytes"; fi
+}
+mkdir -p "$MEMORY_DIR"
+bound "$MEMORY_DIR" $((TOTAL_MB * 1024 * 1024))
+$pids_total
+slot=0
+while [ \$slot -lt $SANDBOXES ]; do
+  mkdir -p "$MEMORY_DIR/slot-\$slot"
+  bound "$MEMORY_DIR/slot-\$slot" $((SANDBOX_MB * 1024 * 1024))
+  chown $USER_NAME "$MEMORY_DIR/slot-\$slot/cgroup.procs"
+  $pids_slot
+  slot=\$((slot + 1))
+done
+# Slots of an earlier, larger provisioning: removed once empty.
+for dir in "$MEMORY_DIR"/slot-* ${PIDS_DIR:+"$PIDS_DIR"/slot-*}; do
+  if [ -d "\$dir" ] && [ "\${dir##*/slot-}" -ge $SANDBOXES ]; then rmdir "\$dir" 2>/dev/null || true; fi
+done
+EOF
+  chmod 0755 "$PREFIX/bin/.cellgate-cgroups.new"
+  mv -T "$PREFIX/bin/.cellgate-cgroups.new" "$PREFIX/bin/cellgate-cgroups"
+  "$PREFIX/bin/cellgate-cgroups"
+  if [ -d /run/systemd/system ]; then
+    cat >"/etc/systemd/system/cellgate-cgroups-$USER_NAME.service" <<EOF
+[Unit]
+Description=cgroups for the cellgate sandboxes of $USER_NAME (provision-host.sh)
+[Service]
+Type=oneshot
+ExecStart=$PREFIX/bin/cellgate-cgroups
+[Install]
+WantedBy=multi-user.target
+EOF
+    systemctl daemon-reload
+    systemctl enable "cellgate-cgroups-$USER_NAME.service" >/dev/null
+  fi
+  # The sandbox command's first step: a free slot (its lock on fd 8, held through exec for the
+  # process's life), joined before node starts; none free, or the cgroups gone, and it does not start.
+  pids_join=""
+  [ -z "$PIDS_DIR" ] || pids_join=" && echo \$\$ >\"$PIDS_DIR/slot-\$slot/cgroup.procs\""
+  JOIN_CGROUP="joined=
+for slot in \$(seq 0 $((SANDBOXES - 1))); do
+  exec 8<\"$LOCKS/slot-\$slot\"
+  if flock -n 8; then
+    echo \$\$ >\"$MEMORY_DIR/slot-\$slot/cgroup.procs\"$pids_join && joined=\$slot
+    break
+  fi
+  exec 8<&-
+done
+if [ -z \"\$joined\" ]; then
+  echo \"cellgate-sandbox: no cgroup slot to join (all $SANDBOXES in use, or gone: run $PREFIX/bin/cellgate-cgroups as root)\" >&2
+  exit 3
+fi"
+else
+  echo "provision-host: no cgroup v1 memory hierarchy: the sandboxes of $USER_NAME run without an OS memory bound (see README)" >&2
+fi
+
 # --- the sandbox command and its limits -----------------------------------------------------------
 AS_BYTES=$((AS_MB * 1024 * 1024))
 cat >"$PREFIX/bin/.cellgate-sandbox.new" <<EOF
@@ -147,6 +269,7 @@ case "\${SSH_ORIGINAL_COMMAND:-}" in
     case "\$pid" in ''|*[!0-9]*) echo "cellgate-sandbox: bad pid" >&2; exit 2 ;; esac
     exec kill -KILL "\$pid" ;;
 esac
+$JOIN_CGROUP
 echo "cellgate-sandbox pid \$\$"
 cd "$PREFIX/app" || exit 1
 exec /usr/bin/env -i PATH=/usr/bin:/bin HOME="$HOME_DIR" LANG=C.UTF-8 \\

@@ -8,6 +8,7 @@
  *                                                          ^ forced command
  *   SshLauncher ──ssh2, known_hosts, client key──> sshd (127.0.0.1:port)
  */
+import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,7 +20,10 @@ import { describeWith } from '../../test/support/needs.ts'
 import { prepareSshAccess, SANDBOX_COMMAND, SANDBOX_USER, sshdMissing, startSshd, testSshLauncher, type RunningSshd, type SshAccess } from '../../test/support/sshd.ts'
 import { CurveAuthority } from '../curve-authority.ts'
 import { runLauncherContract } from '../../test/support/contracts/launcher.ts'
+import { machineHierarchy, PARENT, type Hierarchy } from './cgroup.ts'
 import { SshLauncher, remoteEndpoint, type SshLauncherOptions } from './ssh.ts'
+
+const hierarchy = machineHierarchy()
 
 
 describe('remoteEndpoint', () => {
@@ -94,6 +98,35 @@ describeWith(sshdMissing(), 'ssh launcher', () => {
       const limits = readFileSync(`/proc/${handle.pid}/limits`, 'utf8')
       expect(limits).toMatch(/Max address space\s+34359738368\s+34359738368/)
       expect(limits).toMatch(/Max open files\s+1024\s+1024/)
+    })
+
+    describeWith(typeof hierarchy !== 'string' && hierarchy.version === 1 ? null : 'no cgroup v1 memory hierarchy (the SSH hosts\' bound needs one)', 'cgroups', () => {
+      const { memory, pids } = hierarchy as Extract<Hierarchy, { version: 1 }>
+      const account = join(memory, PARENT, `ssh-${SANDBOX_USER}`)
+      const slotOf = (pid: number): string => /^\d+:memory:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))![1]!
+
+      it('runs each sandbox in a cgroup slot of its own, bounded as provisioned, which the account cannot change', async () => {
+        const ssh = launcher()
+        const handles = [await launchConnected(ssh, `cg-a-${process.pid}`), await launchConnected(ssh, `cg-b-${process.pid}`)]
+        const slots = handles.map((handle) => slotOf(handle.pid!))
+        for (const slot of slots) expect(slot).toMatch(new RegExp(`^/${PARENT}/ssh-${SANDBOX_USER}/slot-\\d+$`))
+        expect(new Set(slots).size).toBe(2)
+        const read = (path: string): number => Number(readFileSync(path, 'utf8'))
+        for (const slot of slots) {
+          expect(read(join(memory, slot, 'memory.limit_in_bytes'))).toBe(3680 * 2 ** 20)
+          if (existsSync(join(memory, slot, 'memory.memsw.limit_in_bytes'))) expect(read(join(memory, slot, 'memory.memsw.limit_in_bytes'))).toBe(3680 * 2 ** 20)
+          if (pids) expect(read(join(pids, slot, 'pids.max'))).toBe(96)
+        }
+        expect(read(join(account, 'memory.limit_in_bytes'))).toBeLessThanOrEqual(10 * 3680 * 2 ** 20)
+        // What an escaped sandbox could try: raise its bound, leave the account's cgroup, make one of its own.
+        const slot = join(memory, slots[0]!)
+        for (const attempt of [`echo 1 > ${slot}/memory.limit_in_bytes`, `echo $$ > ${account}/cgroup.procs`, `mkdir ${slot}/mine`]) {
+          expect(spawnSync('runuser', ['-u', SANDBOX_USER, '--', 'sh', '-c', attempt]).status, attempt).not.toBe(0)
+        }
+        handles[0]!.kill()
+        await handles[0]!.exited
+        await expect.poll(() => readFileSync(join(slot, 'cgroup.procs'), 'utf8')).toBe('')
+      })
     })
 
     it('kill() SIGKILLs the sandbox on its host', async () => {
