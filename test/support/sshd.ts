@@ -84,7 +84,7 @@ export interface SshdOptions {
   address?: string
   /** Default: a free port on the address (loopback), else 22. */
   port?: number
-  /** Run inside this network namespace (`ip netns exec`). */
+  /** Run inside this network namespace (`nsenter --net`). */
   netns?: string
 }
 
@@ -130,7 +130,8 @@ export async function startSshd(access: SshAccess, options: SshdOptions = {}): P
     ].join('\n') + '\n',
   )
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }) // privilege separation directory
-  const command = options.netns ? ['ip', ['netns', 'exec', options.netns, SSHD, '-D', '-e', '-f', config]] as const : [SSHD, ['-D', '-e', '-f', config]] as const
+  // nsenter, not `ip netns exec`: that mounts a sysfs of its own, without the cgroup hierarchies the sandboxes join.
+  const command = options.netns ? ['nsenter', [`--net=/run/netns/${options.netns}`, SSHD, '-D', '-e', '-f', config]] as const : [SSHD, ['-D', '-e', '-f', config]] as const
 
   let child: ChildProcess | null = null
   const start = async (): Promise<void> => {
