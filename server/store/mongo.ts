@@ -37,6 +37,7 @@
 import { MongoBulkWriteError, MongoClient, ObjectId, type Collection, type Document, type MongoClientOptions, type OptionalUnlessRequiredId } from 'mongodb'
 import type { JobStatus, Output } from '../../protocol/index.ts'
 import { planApply, type JobWrite } from './mongo-apply-plan.ts'
+import { OneAtATime } from './one-at-a-time.ts'
 import {
   fromJobDoc, fromNotebookDoc, fromSessionDoc, OUTPUT_PROJECTION, patchToSet, toJobDoc, toNotebookDoc, toOutputDoc, toSessionDoc,
   type JobDoc, type NotebookDoc, type OutputDoc, type SessionDoc,
@@ -82,12 +83,10 @@ export class MongoStore implements Store {
   private readonly outputs: Collection<OutputDoc>
   private readonly sessions: Collection<SessionDoc>
   private readonly notebooks: Collection<NotebookDoc>
-  /** The tail of the apply() calls in flight, which run one after the other. */
-  private applying: Promise<unknown> = Promise.resolve()
-  /** The tail of the useSession() calls in flight, which also run one after the other. */
-  private using: Promise<unknown> = Promise.resolve()
-  /** The tail of the insertSession() calls in flight, one after the other too. */
-  private creating: Promise<unknown> = Promise.resolve()
+  /** apply(), useSession() and insertSession() calls each run one after the other. */
+  private readonly applying = new OneAtATime()
+  private readonly using = new OneAtATime()
+  private readonly creating = new OneAtATime()
   private closed = false
 
   constructor(options: MongoStoreOptions) {
@@ -170,9 +169,7 @@ export class MongoStore implements Store {
    */
   async apply(updates: readonly JobUpdate[]): Promise<UpdateResult[]> {
     if (updates.length === 0) return []
-    const run = this.applying.then(() => this.applyNow(updates))
-    this.applying = run.catch(() => undefined)
-    return run
+    return this.applying.run(() => this.applyNow(updates))
   }
 
   /**
@@ -200,9 +197,7 @@ export class MongoStore implements Store {
    * instances still may (see the port).
    */
   async insertSession(session: SessionRecord, maxActive: number): Promise<boolean> {
-    const run = this.creating.then(() => this.insertSessionNow(session, maxActive))
-    this.creating = run.catch(() => undefined)
-    return run
+    return this.creating.run(() => this.insertSessionNow(session, maxActive))
   }
 
   private async insertSessionNow(session: SessionRecord, maxActive: number): Promise<boolean> {
@@ -218,9 +213,7 @@ export class MongoStore implements Store {
 
   /** One at a time, as `apply`: on FerretDB an update is not atomic, and two cells must never get the same number. */
   async useSession(id: string, now: number): Promise<SessionRecord | null> {
-    const run = this.using.then(() => this.useSessionNow(id, now))
-    this.using = run.catch(() => undefined)
-    return run
+    return this.using.run(() => this.useSessionNow(id, now))
   }
 
   private async useSessionNow(id: string, now: number): Promise<SessionRecord | null> {
