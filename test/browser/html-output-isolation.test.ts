@@ -148,7 +148,8 @@ describeWith(chromiumMissing(), 'HTML output isolation in a browser', () => {
     expect(await frame.locator('#marker').textContent()).toBe('its own content')
     expect(page.url()).toBe(cellUrl)
     expect(opened).toEqual([])
-    expect(navigations.filter((url) => url !== 'about:srcdoc')).toEqual([])
+    // '' and about:blank are a nested frame's own first document (Chromium reports it now and then), not a destination.
+    expect(navigations.filter((url) => !['about:srcdoc', 'about:blank', ''].includes(url))).toEqual([])
     expect(collected).toEqual([])
     // Chromium itself refuses a refresh in a frame sandboxed without scripts (not every browser does): the frame's
     // document holds no refresh for any browser to act on, and no link, base or area.
