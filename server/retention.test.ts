@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { capturingLogger } from '../test/support/logs.ts'
-import { sampleJob } from '../test/support/contracts/store.ts'
+import { sampleJob, sampleSession } from '../test/support/contracts/store.ts'
 import { inProcessServer, TEST_CALLER, type InProcessServer } from '../test/support/server.ts'
 import { inWords } from './durations.ts'
 import { RETENTION_BATCH, sweepRetention } from './retention.ts'
@@ -47,13 +47,13 @@ describe('retention', () => {
     const { logger, records } = capturingLogger()
 
     // A day before its time, nothing goes.
-    expect(await sweepRetention({ store: s.store, config: s.config, logger }, ended + 29 * DAY)).toEqual({ jobs: 0, outputs: 0 })
+    expect(await sweepRetention({ store: s.store, config: s.config, logger }, ended + 29 * DAY)).toEqual({ jobs: 0, outputs: 0, sessions: 0 })
     expect((await s.app.request(`/api/v1/cells/${old}`)).status).toBe(200)
     const recent = await endedCell('recent')
     // As if it had ended two days after the old one.
     await s.store.apply([{ jobId: recent, transition: { from: ['done'], to: 'done', patch: { endedAt: ended + 2 * DAY } } }])
 
-    expect(await sweepRetention({ store: s.store, config: s.config, logger }, ended + 30 * DAY + 1)).toEqual({ jobs: 1, outputs: 1 })
+    expect(await sweepRetention({ store: s.store, config: s.config, logger }, ended + 30 * DAY + 1)).toEqual({ jobs: 1, outputs: 1, sessions: 0 })
     for (const path of [`/api/v1/cells/${old}`, `/api/v1/cells/${old}/events`]) {
       const gone = await errorOf(await s.app.request(path))
       expect(gone).toMatchObject({ status: 404, code: 'not_found' })
@@ -61,11 +61,24 @@ describe('retention', () => {
     }
     expect((await errorOf(await s.app.request(`/api/v1/cells/${old}/cancel`, { method: 'POST' }))).status).toBe(404)
     expect(await s.store.getOutputs(old)).toEqual([])
-    expect(records.find((r) => r.msg?.startsWith('retention deleted 1 jobs'))).toMatchObject({ jobs: 1, outputs: 1 })
+    expect(records.find((r) => r.msg?.startsWith('retention deleted 1 jobs'))).toMatchObject({ jobs: 1, outputs: 1, sessions: 0 })
 
     const kept = (await (await s.app.request(`/api/v1/cells/${recent}`)).json()) as { status: string; outputs: unknown[] }
     expect(kept).toMatchObject({ status: 'done', outputs: [{ seq: 1, data: 'hi\n' }] })
     expect((await s.store.getJob(queued.id))?.status).toBe('queued')
+  })
+
+  it('deletes a session record its retention after the session ended; an active one stays however old', async () => {
+    s = await inProcessServer({ retention: { jobsMs: 30 * DAY } })
+    const ended = sampleSession({ createdAt: 0, lastUsedAt: 0, status: 'ended', endedAt: DAY, endReason: 'deleted' })
+    const active = sampleSession({ createdAt: 0, lastUsedAt: 0 })
+    for (const session of [ended, active]) await s.store.insertSession(session, 10)
+    const sweep = (now: number) => sweepRetention({ store: s.store, config: s.config, logger: capturingLogger().logger }, now)
+
+    expect(await sweep(31 * DAY - 1)).toEqual({ jobs: 0, outputs: 0, sessions: 0 })
+    expect(await sweep(31 * DAY + 1)).toEqual({ jobs: 0, outputs: 0, sessions: 1 })
+    expect(await s.store.getSession(ended.id)).toBeNull()
+    expect(await s.store.getSession(active.id)).toEqual(active)
   })
 
   it('deletes a backlog in batches of RETENTION_BATCH, letting the event loop run between them', async () => {
@@ -77,11 +90,12 @@ describe('retention', () => {
 
     // What happens in order: each store call, and each turn of the event loop another task got.
     const events: string[] = []
-    const store: Pick<Store, 'deleteEndedJobs'> = {
+    const store: Pick<Store, 'deleteEndedJobs' | 'deleteEndedSessions'> = {
       deleteEndedJobs: async (endedBefore, limit) => {
         events.push(`delete ${limit}`)
         return s.store.deleteEndedJobs(endedBefore, limit)
       },
+      deleteEndedSessions: (endedBefore, limit) => s.store.deleteEndedSessions(endedBefore, limit),
     }
     let ticking = true
     const tick = () => {
@@ -92,7 +106,7 @@ describe('retention', () => {
     const deleted = await sweepRetention({ store, config: s.config, logger: capturingLogger().logger }, s.config.retention.jobsMs + backlog)
     ticking = false
 
-    expect(deleted).toEqual({ jobs: backlog, outputs: 0 })
+    expect(deleted).toEqual({ jobs: backlog, outputs: 0, sessions: 0 })
     const calls = events.flatMap((e, i) => (e.startsWith('delete') ? [i] : []))
     expect(calls).toHaveLength(3)
     expect(events.filter((e) => e.startsWith('delete')).every((e) => e === `delete ${RETENTION_BATCH}`)).toBe(true)

@@ -71,6 +71,7 @@ export function guardStore(store: Store): Store {
     useSession: guard((id, now) => store.useSession(id, now)),
     endSession: guard((id, now, reason) => store.endSession(id, now, reason)),
     findExpiredSessions: guard((usedBefore, createdBefore, limit) => store.findExpiredSessions(usedBefore, createdBefore, limit)),
+    deleteEndedSessions: guard((endedBefore, limit) => store.deleteEndedSessions(endedBefore, limit)),
     getSessionCells: guard((id) => store.getSessionCells(id)),
     saveNotebook: guard((notebook) => store.saveNotebook(notebook)),
     getNotebook: guard((id) => store.getNotebook(id)),

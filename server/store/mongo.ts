@@ -124,6 +124,7 @@ export class MongoStore implements Store {
     await this.outputs.createIndex({ jobId: 1, seq: 1 }, { name: 'jobId_seq', unique: true })
     await this.sessions.createIndex({ client: 1, status: 1 }, { name: 'client_status' })
     await this.sessions.createIndex({ status: 1, lastUsedAt: 1 }, { name: 'status_lastUsedAt' })
+    await this.sessions.createIndex({ endedAt: 1 }, { name: 'endedAt' })
   }
 
   async close(): Promise<void> {
@@ -240,6 +241,13 @@ export class MongoStore implements Store {
       .sort({ lastUsedAt: 1, _id: 1 })
     if (limit !== undefined) cursor.limit(limit)
     return (await cursor.toArray()).map(fromSessionDoc)
+  }
+
+  async deleteEndedSessions(endedBefore: number, limit: number): Promise<number> {
+    const due = await this.sessions.find({ endedAt: { $lt: new Date(endedBefore) }, status: { $ne: 'active' } })
+      .sort({ endedAt: 1 }).limit(limit).project<{ _id: string }>({ _id: 1 }).toArray()
+    if (due.length === 0) return 0
+    return (await this.sessions.deleteMany({ _id: { $in: due.map((d) => d._id) } }, MAJORITY)).deletedCount
   }
 
   async getSessionCells(id: string): Promise<string[]> {

@@ -161,6 +161,12 @@ export interface Store {
   endSession(id: string, now: number, reason: string): Promise<boolean>
   /** Active sessions last used before `usedBefore` or created before `createdBefore`, oldest first. */
   findExpiredSessions(usedBefore: number, createdBefore: number, limit?: number): Promise<SessionRecord[]>
+  /**
+   * Retention: deletes at most `limit` sessions that ended before
+   * `endedBefore` (never an active one); returns how many. Their cells are
+   * jobs, deleted by deleteEndedJobs on their own schedule.
+   */
+  deleteEndedSessions(endedBefore: number, limit: number): Promise<number>
   /** Ids of the session's jobs (cells), in cell order. */
   getSessionCells(id: string): Promise<string[]>
   /** Stores a notebook as given, replacing one with the same id (create and save are one upsert). */

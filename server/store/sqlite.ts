@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_by_client ON sessions (client, status);
 CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status, last_used_at);
+CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions (ended_at) WHERE ended_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS notebooks (
   id TEXT PRIMARY KEY,
   title TEXT NOT NULL,
@@ -239,6 +240,10 @@ export class SqliteStore implements Store {
     return (this.sql().findExpiredSessions.all(usedBefore, createdBefore, limit) as SessionRow[]).map(fromSessionRow)
   }
 
+  async deleteEndedSessions(endedBefore: number, limit: number): Promise<number> {
+    return this.sql().deleteEndedSessions.run(endedBefore, limit).changes
+  }
+
   async getSessionCells(id: string): Promise<string[]> {
     return this.sql().getSessionCells.pluck().all(id) as string[]
   }
@@ -336,6 +341,8 @@ function prepare(db: Database.Database) {
   const endSession = db.prepare("UPDATE sessions SET status = 'ended', ended_at = ?, end_reason = ? WHERE id = ? AND status = 'active'")
   const findExpiredSessions = db.prepare(`SELECT * FROM sessions WHERE status = 'active' AND (last_used_at < ? OR created_at < ?)
     ORDER BY last_used_at, rowid LIMIT ?`)
+  const deleteEndedSessions = db.prepare(`DELETE FROM sessions WHERE rowid IN
+    (SELECT rowid FROM sessions WHERE ended_at < ? AND status <> 'active' ORDER BY ended_at LIMIT ?)`)
   const getSessionCells = db.prepare('SELECT id FROM jobs WHERE session_id = ? ORDER BY session_cell')
   // A notebook's cells are read and written whole, never queried: one JSON column.
   const saveNotebook = db.prepare(`INSERT OR REPLACE INTO notebooks (id, title, cells, created_at, updated_at)
@@ -343,7 +350,7 @@ function prepare(db: Database.Database) {
   const getNotebook = db.prepare('SELECT * FROM notebooks WHERE id = ?')
   return {
     ping, getJob, getOutputs, findByStatus, applyAll, deleteEnded, insertAll, insertSession, getSession, useSession, endSession, findExpiredSessions,
-    getSessionCells, saveNotebook, getNotebook,
+    deleteEndedSessions, getSessionCells, saveNotebook, getNotebook,
   }
 }
 

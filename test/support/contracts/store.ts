@@ -382,6 +382,20 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       expect(await store.findExpiredSessions(0, 0)).toEqual([])
     })
 
+    it('deletes sessions ended before a time, the longest ended first, in bounded batches; never an active one', async () => {
+      const ended = [300, 100, 200].map((endedAt) => sampleSession({ status: 'ended', endedAt, endReason: 'deleted' }))
+      const late = sampleSession({ status: 'ended', endedAt: 5_000, endReason: 'idle' })
+      const active = sampleSession({ createdAt: 0, lastUsedAt: 0 })
+      for (const s of [...ended, late, active]) await store.insertSession(s, 10)
+      expect(await store.deleteEndedSessions(1_000, 2)).toBe(2)
+      expect(await store.getSession(ended[0]!.id)).toEqual(ended[0])
+      expect(await store.deleteEndedSessions(1_000, 2)).toBe(1)
+      expect(await store.deleteEndedSessions(1_000, 2)).toBe(0)
+      for (const s of ended) expect(await store.getSession(s.id)).toBeNull()
+      expect(await store.getSession(late.id)).toEqual(late)
+      expect(await store.getSession(active.id)).toEqual(active)
+    })
+
     it('keeps a job\'s session and lists a session\'s cells in order', async () => {
       const session = sampleSession()
       const second = sampleJob({ session: { id: session.id, cell: 2 } })
