@@ -139,6 +139,15 @@ export const configSchema = z.object({
     /** Bytes per client per window that creating notebooks, or saving them larger, may add to the store (429 quota_exceeded past it). At least one request body. */
     bytesPerClient: z.number().int().min(MAX_BODY_BYTES).max(2 ** 40).default(20 * 1024 * 1024),
   }).prefault({}),
+  /** Who may call: keys, anonymous callers, the first admin (server/principals). */
+  auth: z.object({
+    /** What a request without a key may do: `run` (cells, own sessions, new notebooks, read by permalink) or `off` (only read by permalink). */
+    anonymous: z.enum(['run', 'off']).default('run'),
+    /** If no admin account exists yet, one is made with an admin key of exactly this secret (scripted deployments, tests). */
+    bootstrapKey: z.string().min(32).max(256).optional(),
+    /** How long a web instance may trust a key it looked up; a key revoked elsewhere may work this long here. 0: every request asks the store. */
+    keyCacheMs: z.number().int().min(0).max(5_000).default(0),
+  }).prefault({}),
   /** Structured JSON logs (pino), one line per event, on stdout; the sandboxes' go through the dispatcher. */
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -204,6 +213,9 @@ export const ENV_OPTIONS = {
   CELLGATE_MEMORY_MB: ['limits', 'memoryMb', 'number'],
   CELLGATE_OUTPUT_BYTES: ['limits', 'outputBytes', 'number'],
   CELLGATE_OUTPUTS: ['limits', 'outputs', 'number'],
+  CELLGATE_ANONYMOUS: ['auth', 'anonymous', 'string'],
+  CELLGATE_BOOTSTRAP_KEY: ['auth', 'bootstrapKey', 'string'],
+  CELLGATE_KEY_CACHE_MS: ['auth', 'keyCacheMs', 'number'],
   CELLGATE_LOG_LEVEL: ['log', 'level', 'string'],
   CELLGATE_SSH_HOSTS: ['ssh', 'hosts', 'string'],
   CELLGATE_SSH_KEY: ['ssh', 'keyPath', 'string'],

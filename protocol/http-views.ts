@@ -88,6 +88,10 @@ export type ApiErrorCode =
   | 'validation_failed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  /** No key, or one that is not valid; WWW-Authenticate says how to send one. */
+  | 'unauthenticated'
+  /** The key is valid but does not allow this; the message names what it lacks (scope, resource, origin, window, caps). */
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'

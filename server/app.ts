@@ -116,6 +116,7 @@ function corsOrigin(setting: string): string | string[] {
 }
 
 function errorJson(c: Context, err: ApiError, headers: Record<string, string> = {}): Response {
+  if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="cellgate", charset="UTF-8"'
   if (err.retryAfterMs !== undefined) headers['Retry-After'] = String(retryAfterSeconds(err.retryAfterMs))
   return c.json({ error: { code: err.code, message: err.message } }, err.status, headers)
 }

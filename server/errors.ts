@@ -7,7 +7,7 @@ import type { ApiErrorCode } from '../protocol/index.ts'
 
 export type ErrorCode = ApiErrorCode
 
-type ErrorStatus = 400 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503
 
 const STATUS: Record<ErrorCode, ErrorStatus> = {
   bad_request: 400,
@@ -15,6 +15,8 @@ const STATUS: Record<ErrorCode, ErrorStatus> = {
   validation_failed: 400,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  unauthenticated: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

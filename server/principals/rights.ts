@@ -19,19 +19,9 @@
  * so the rule "a subset of scopes" is all there is to scopes.
  */
 
-export const SCOPES = [
-  'cells:run',
-  'sessions:use',
-  'notebooks:read',
-  'notebooks:write',
-  'content:read',
-  'content:write',
-  'tasks:manage',
-  'usage:read',
-  'keys:manage',
-  'admin',
-] as const
-export type Scope = (typeof SCOPES)[number]
+import { CAP_NAMES, type CapName, type Scope } from '../../protocol/scopes.ts'
+
+export { CAP_NAMES, SCOPES, type CapName, type Scope } from '../../protocol/scopes.ts'
 
 /** What a key may be restricted to: one notebook, one session, or content under a path prefix. */
 export type Resource = { kind: 'notebook'; id: string } | { kind: 'session'; id: string } | { kind: 'content'; prefix: string }
@@ -39,8 +29,6 @@ export type Resource = { kind: 'notebook'; id: string } | { kind: 'session'; id:
 /** What a request acts on: a notebook, a session, a content path, or nothing in particular (a one-off cell, a key list). */
 export type Target = { kind: 'notebook'; id: string } | { kind: 'session'; id: string } | { kind: 'content'; path: string } | { kind: 'none' }
 
-export const CAP_NAMES = ['wallMs', 'cpuMs', 'memoryMb', 'outputBytes', 'outputs'] as const
-export type CapName = (typeof CAP_NAMES)[number]
 /** The most a cell run with the key may ask for, limit by limit; a limit left out is not capped by the key. */
 export type Caps = Partial<Record<CapName, number>>
 
