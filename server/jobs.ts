@@ -19,7 +19,7 @@ import { followJob, type JobStreamDeps, type JobStreamEvent } from './job-stream
 import { recoverAfterBoot, sweepStaleJobs, type RecoveryDeps } from './job-recovery.ts'
 import type { ServerMetrics } from './metrics.ts'
 import { jobSpecOf, toJobView } from './records.ts'
-import type { JobRecord, JobUpdate, Store, UpdateResult } from './store/port.ts'
+import { ANONYMOUS, type JobRecord, type JobUpdate, type Store, type UpdateResult } from './store/port.ts'
 
 /** What a client may choose about a job; validated at the HTTP edge (cell-request.ts). */
 export interface CellInput {
@@ -219,7 +219,9 @@ export class JobService {
       id: newJobId(),
       status: 'queued',
       code: input.code,
-      owner: 'anonymous',
+      owner: ANONYMOUS,
+      keyId: null,
+      private: false,
       limits,
       priority: DEFAULT_PRIORITY,
       createdAt: Date.now(),

@@ -21,7 +21,7 @@ import { inWords } from './durations.ts'
 import { ApiError, retryAfterSeconds as seconds } from './errors.ts'
 import { newNotebookId } from './ids.ts'
 import { toNotebookView } from './records.ts'
-import type { NotebookRecord, Store } from './store/port.ts'
+import { ANONYMOUS, type NotebookRecord, type Store } from './store/port.ts'
 
 /** A notebook request as the schema leaves it (title filled in). */
 type NotebookInput = z.output<typeof notebookRequestSchema>
@@ -52,7 +52,7 @@ export class NotebookService {
   async create(caller: Caller, input: NotebookInput): Promise<NotebookView> {
     const now = Date.now()
     this.spend(caller, sizeOf(input), now)
-    const notebook: NotebookRecord = { id: newNotebookId(), ...input, createdAt: now, updatedAt: now }
+    const notebook: NotebookRecord = { id: newNotebookId(), ...input, owner: ANONYMOUS, keyId: null, createdAt: now, updatedAt: now }
     await this.store.saveNotebook(notebook)
     return toNotebookView(notebook)
   }

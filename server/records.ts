@@ -62,10 +62,16 @@ export function toSessionView(session: SessionRecord, cells: string[], expiresAt
   }
 }
 
-/** @example toNotebookView(notebook).links // { self: '/api/v1/notebooks/Qm3x…', page: '/notebooks/Qm3x…' } */
+/**
+ * Shows neither its owner nor the key it was made with: a permalink is for
+ * whoever has it, and the key's id is no business of theirs.
+ *
+ * @example toNotebookView(notebook).links // { self: '/api/v1/notebooks/Qm3x…', page: '/notebooks/Qm3x…' }
+ */
 export function toNotebookView(notebook: NotebookRecord): NotebookView {
-  const id = encodeURIComponent(notebook.id)
-  return { ...notebook, links: { self: `${API_BASE}/notebooks/${id}`, page: `/notebooks/${id}` } }
+  const { id, title, cells, createdAt, updatedAt } = notebook
+  const path = encodeURIComponent(id)
+  return { id, title, cells, createdAt, updatedAt, links: { self: `${API_BASE}/notebooks/${path}`, page: `/notebooks/${path}` } }
 }
 
 function iso(ms: number): string {

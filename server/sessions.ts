@@ -17,7 +17,7 @@ import type { DispatcherLink } from './dispatcher-link.ts'
 import { ApiError } from './errors.ts'
 import { newSessionId } from './ids.ts'
 import { toSessionView } from './records.ts'
-import type { SessionRecord, Store } from './store/port.ts'
+import { ANONYMOUS, type SessionRecord, type Store } from './store/port.ts'
 
 export interface SessionServiceDeps {
   store: Store
@@ -55,7 +55,8 @@ export class SessionService {
     const session: SessionRecord = {
       id: newSessionId(),
       status: 'active',
-      owner: 'anonymous',
+      owner: ANONYMOUS,
+      keyId: null,
       client: caller.client,
       memoryMb: input.memoryMb ?? limits.memoryMb,
       createdAt: now,

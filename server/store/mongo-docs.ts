@@ -12,16 +12,22 @@
  *   with a unique index on (jobId, seq) that makes inserting them idempotent.
  * - A session is one document, its id its `_id`; a job names its session as
  *   `session: {id, cell}` (null for a one-off cell).
+ * - Fields added after a collection's first release are optional in its
+ *   document type and read back with their defaults (ANONYMOUS, null,
+ *   false), so documents written before them stay readable as they are.
  */
 import type { ObjectId } from 'mongodb'
 import type { CellError, CellResult, JobSession, JobStatus, Limits, Output, Usage } from '../../protocol/index.ts'
-import type { JobPatch, JobRecord, NotebookRecord, SessionRecord } from './port.ts'
+import { ANONYMOUS, type JobPatch, type JobRecord, type NotebookRecord, type SessionRecord } from './port.ts'
 
 export interface JobDoc {
   _id: string
   status: JobStatus
   code: string
   owner: string
+  /** Absent in documents written before keys existed, as `private` is. */
+  keyId?: string | null
+  private?: boolean
   limits: Limits
   priority: number
   createdAt: Date
@@ -54,6 +60,8 @@ export function toJobDoc(job: JobRecord): JobDoc {
     status: job.status,
     code: job.code,
     owner: job.owner,
+    keyId: job.keyId,
+    private: job.private,
     limits: job.limits,
     priority: job.priority,
     createdAt: new Date(job.createdAt),
@@ -74,6 +82,8 @@ export function fromJobDoc(doc: JobDoc): JobRecord {
     status: doc.status,
     code: doc.code,
     owner: doc.owner,
+    keyId: doc.keyId ?? null,
+    private: doc.private ?? false,
     limits: doc.limits,
     priority: doc.priority,
     createdAt: doc.createdAt.getTime(),
@@ -92,6 +102,8 @@ export interface SessionDoc {
   _id: string
   status: SessionRecord['status']
   owner: string
+  /** Absent in documents written before keys existed. */
+  keyId?: string | null
   client: string
   memoryMb: number
   createdAt: Date
@@ -111,6 +123,7 @@ export function fromSessionDoc(doc: SessionDoc): SessionRecord {
     id: doc._id,
     status: doc.status,
     owner: doc.owner,
+    keyId: doc.keyId ?? null,
     client: doc.client,
     memoryMb: doc.memoryMb,
     createdAt: doc.createdAt.getTime(),
@@ -130,17 +143,28 @@ export interface NotebookDoc {
   _id: string
   title: string
   cells: string
+  /** Absent in documents written before owners existed, as `keyId` is. */
+  owner?: string
+  keyId?: string | null
   createdAt: Date
   updatedAt: Date
 }
 
 export function toNotebookDoc(notebook: NotebookRecord): NotebookDoc {
-  const { id, title, cells, createdAt, updatedAt } = notebook
-  return { _id: id, title, cells: JSON.stringify(cells), createdAt: new Date(createdAt), updatedAt: new Date(updatedAt) }
+  const { id, title, cells, owner, keyId, createdAt, updatedAt } = notebook
+  return { _id: id, title, cells: JSON.stringify(cells), owner, keyId, createdAt: new Date(createdAt), updatedAt: new Date(updatedAt) }
 }
 
 export function fromNotebookDoc(doc: NotebookDoc): NotebookRecord {
-  return { id: doc._id, title: doc.title, cells: JSON.parse(doc.cells), createdAt: doc.createdAt.getTime(), updatedAt: doc.updatedAt.getTime() }
+  return {
+    id: doc._id,
+    title: doc.title,
+    cells: JSON.parse(doc.cells),
+    owner: doc.owner ?? ANONYMOUS,
+    keyId: doc.keyId ?? null,
+    createdAt: doc.createdAt.getTime(),
+    updatedAt: doc.updatedAt.getTime(),
+  }
 }
 
 /**
@@ -166,7 +190,8 @@ export function toOutputDoc(jobId: string, output: Output): OutputDoc {
 /** What getOutputs reads of an output document. */
 export const OUTPUT_PROJECTION = { _id: 0, seq: 1, stream: 1, mime: 1, data: 1 } as const
 
-function toDate(ms: number | null): Date | null {
+/** @example toDate(job.endedAt) // a BSON date, or null for a time not reached yet */
+export function toDate(ms: number | null): Date | null {
   return ms === null ? null : new Date(ms)
 }
 

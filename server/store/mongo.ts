@@ -42,7 +42,11 @@ import {
   fromJobDoc, fromNotebookDoc, fromSessionDoc, OUTPUT_PROJECTION, patchToSet, toJobDoc, toNotebookDoc, toOutputDoc, toSessionDoc,
   type JobDoc, type NotebookDoc, type OutputDoc, type SessionDoc,
 } from './mongo-docs.ts'
-import { LIVE_STATUSES, type Deleted, type JobPatch, type JobRecord, type JobTimes, type JobUpdate, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
+import { MongoPrincipals } from './mongo-principals.ts'
+import {
+  ANONYMOUS, LIVE_STATUSES, type AccountRecord, type AccountRole, type AuditCursor, type AuditRecord, type Deleted, type JobPatch, type JobRecord, type JobTimes,
+  type JobUpdate, type KeyRecord, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult,
+} from './port.ts'
 
 export const DEFAULT_MONGODB_DB = 'cellgate'
 
@@ -83,6 +87,8 @@ export class MongoStore implements Store {
   private readonly outputs: Collection<OutputDoc>
   private readonly sessions: Collection<SessionDoc>
   private readonly notebooks: Collection<NotebookDoc>
+  /** Accounts, keys and audit (mongo-principals.ts). */
+  private readonly principals: MongoPrincipals
   /** apply(), useSession() and insertSession() calls each run one after the other. */
   private readonly applying = new OneAtATime()
   private readonly using = new OneAtATime()
@@ -112,6 +118,7 @@ export class MongoStore implements Store {
     this.outputs = db.collection<OutputDoc>('outputs')
     this.sessions = db.collection<SessionDoc>('sessions')
     this.notebooks = db.collection<NotebookDoc>('notebooks')
+    this.principals = new MongoPrincipals(db)
   }
 
   async open(): Promise<void> {
@@ -125,6 +132,9 @@ export class MongoStore implements Store {
     await this.sessions.createIndex({ client: 1, status: 1 }, { name: 'client_status' })
     await this.sessions.createIndex({ status: 1, lastUsedAt: 1 }, { name: 'status_lastUsedAt' })
     await this.sessions.createIndex({ endedAt: 1 }, { name: 'endedAt' })
+    await this.jobs.createIndex({ owner: 1, createdAt: -1 }, { name: 'owner_createdAt' })
+    await this.notebooks.createIndex({ owner: 1, updatedAt: -1 }, { name: 'owner_updatedAt' })
+    await this.principals.createIndexes()
   }
 
   async close(): Promise<void> {
@@ -155,6 +165,10 @@ export class MongoStore implements Store {
     const cursor = this.outputs.find({ jobId, seq: { $gt: afterSeq } }).project<Output>(OUTPUT_PROJECTION).sort({ seq: 1 })
     if (limit !== undefined) cursor.limit(limit)
     return cursor.toArray()
+  }
+
+  async listJobsByOwner(owner: string, limit: number): Promise<JobRecord[]> {
+    return (await this.jobs.find({ owner }).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray()).map(fromJobDoc)
   }
 
   async findJobsByStatus(statuses: readonly JobStatus[], limit?: number): Promise<JobRecord[]> {
@@ -263,6 +277,30 @@ export class MongoStore implements Store {
     const doc = await this.notebooks.findOne({ _id: id })
     return doc ? fromNotebookDoc(doc) : null
   }
+
+  /** Documents written before owners existed have no owner field: they are ANONYMOUS's, and this finds them too. */
+  async listNotebooksByOwner(owner: string, limit: number): Promise<NotebookRecord[]> {
+    const filter = owner === ANONYMOUS ? { $or: [{ owner }, { owner: { $exists: false } }] } : { owner }
+    return (await this.notebooks.find(filter).sort({ updatedAt: -1, _id: -1 }).limit(limit).toArray()).map(fromNotebookDoc)
+  }
+
+  insertAccount(account: AccountRecord): Promise<boolean> { return this.principals.insertAccount(account) }
+  getAccount(id: string): Promise<AccountRecord | null> { return this.principals.getAccount(id) }
+  getAccountByName(name: string): Promise<AccountRecord | null> { return this.principals.getAccountByName(name) }
+  getAccountByOidc(issuer: string, subject: string): Promise<AccountRecord | null> { return this.principals.getAccountByOidc(issuer, subject) }
+  disableAccount(id: string, now: number): Promise<boolean> { return this.principals.disableAccount(id, now) }
+  setAccountPassword(id: string, hash: string | null): Promise<boolean> { return this.principals.setAccountPassword(id, hash) }
+  countAccounts(role?: AccountRole): Promise<number> { return this.principals.countAccounts(role) }
+  listAccounts(limit: number, afterId?: string): Promise<AccountRecord[]> { return this.principals.listAccounts(limit, afterId) }
+  insertKey(key: KeyRecord): Promise<void> { return this.principals.insertKey(key) }
+  getKey(id: string): Promise<KeyRecord | null> { return this.principals.getKey(id) }
+  getKeyByHash(hash: string): Promise<KeyRecord | null> { return this.principals.getKeyByHash(hash) }
+  revokeKeyTree(id: string, now: number): Promise<number> { return this.principals.revokeKeyTree(id, now) }
+  listKeyTree(id: string): Promise<KeyRecord[]> { return this.principals.listKeyTree(id) }
+  listAccountKeys(accountId: string): Promise<KeyRecord[]> { return this.principals.listAccountKeys(accountId) }
+  touchKey(id: string, now: number): Promise<void> { return this.principals.touchKey(id, now) }
+  appendAudit(record: AuditRecord): Promise<void> { return this.principals.appendAudit(record) }
+  listAudit(query: { before?: AuditCursor; limit: number }): Promise<AuditRecord[]> { return this.principals.listAudit(query) }
 
   /**
    * Copies jobs and their outputs as they are, skipping any job id or

@@ -1,6 +1,6 @@
 /**
  * The store port: everything the web tier keeps (jobs and their outputs,
- * sessions, saved notebooks) goes through this interface. Adapters: SQLite (embedded default, sqlite.ts)
+ * sessions, saved notebooks, and the principals of principals-port.ts) goes through this interface. Adapters: SQLite (embedded default, sqlite.ts)
  * and MongoDB (production). Every promise made here is tested against every
  * adapter by the contract suite in test/support/contracts/store.ts.
  *
@@ -9,12 +9,23 @@
  * one transaction (SQLite) or one bulk write (MongoDB).
  */
 import type { CellError, CellResult, JobSession, JobStatus, Limits, NotebookCell, Output, SessionStatus, Usage } from '../../protocol/index.ts'
+import type { PrincipalStore } from './principals-port.ts'
+
+export type * from './principals-port.ts'
+
+/** The owner of what anonymous callers make; an account id otherwise. */
+export const ANONYMOUS = 'anonymous'
 
 export interface JobRecord {
   id: string
   status: JobStatus
   code: string
+  /** The account that submitted it, or ANONYMOUS. */
   owner: string
+  /** The key it was submitted with; null for anonymous. */
+  keyId: string | null
+  /** Whether only its owner may read it; otherwise its permalink is readable by whoever has it. */
+  private: boolean
   limits: Limits
   priority: number
   /** Epoch milliseconds. */
@@ -37,7 +48,10 @@ export type { SessionStatus }
 export interface SessionRecord {
   id: string
   status: SessionStatus
+  /** The account that created it, or ANONYMOUS. */
   owner: string
+  /** The key it was created with; null for anonymous. */
+  keyId: string | null
   /** Who created it, for the limit of sessions per client: the client's IP until there are keys. */
   client: string
   /** The memory limit of its context (every cell of it runs with this). */
@@ -61,6 +75,10 @@ export interface NotebookRecord {
   id: string
   title: string
   cells: NotebookCellRecord[]
+  /** The account that created it, or ANONYMOUS. */
+  owner: string
+  /** The key it was created with; null for anonymous. */
+  keyId: string | null
   /** Epoch milliseconds. */
   createdAt: number
   updatedAt: number
@@ -115,7 +133,7 @@ export interface StoreHealth {
   detail?: string
 }
 
-export interface Store {
+export interface Store extends PrincipalStore {
   readonly kind: 'sqlite' | 'mongodb'
   /** Prepares the store (schema, indexes); idempotent. */
   open(): Promise<void>
@@ -130,6 +148,8 @@ export interface Store {
    * is after the last seq of this one).
    */
   getOutputs(jobId: string, afterSeq?: number, limit?: number): Promise<Output[]>
+  /** The owner's jobs, newest first, at most `limit` ("my recent cells"). */
+  listJobsByOwner(owner: string, limit: number): Promise<JobRecord[]>
   /** Jobs in any of the given statuses, oldest first (recovery after restarts). */
   findJobsByStatus(statuses: readonly JobStatus[], limit?: number): Promise<JobRecord[]>
   /** Applies many updates at once, in order; see JobUpdate. */
@@ -172,4 +192,6 @@ export interface Store {
   /** Stores a notebook as given, replacing one with the same id (create and save are one upsert). */
   saveNotebook(notebook: NotebookRecord): Promise<void>
   getNotebook(id: string): Promise<NotebookRecord | null>
+  /** The owner's notebooks, most recently updated first, at most `limit` ("my notebooks"). */
+  listNotebooksByOwner(owner: string, limit: number): Promise<NotebookRecord[]>
 }

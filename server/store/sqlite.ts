@@ -12,7 +12,11 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { JobStatus, Output } from '../../protocol/index.ts'
-import { LIVE_STATUSES, type Deleted, type JobPatch, type JobRecord, type JobTimes, type JobUpdate, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult } from './port.ts'
+import {
+  LIVE_STATUSES, type AccountRecord, type AccountRole, type AuditCursor, type AuditRecord, type Deleted, type JobPatch, type JobRecord, type JobTimes,
+  type JobUpdate, type KeyRecord, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult,
+} from './port.ts'
+import { PRINCIPAL_SCHEMA, SqlitePrincipals } from './sqlite-principals.ts'
 
 /** The file name of the store inside the data directory. */
 export const SQLITE_FILE = 'cellgate.db'
@@ -86,12 +90,15 @@ interface JobRow {
   sandbox_id: string | null
   session_id: string | null
   session_cell: number | null
+  key_id: string | null
+  private: 0 | 1
 }
 
 interface SessionRow {
   id: string
   status: SessionRecord['status']
   owner: string
+  key_id: string | null
   client: string
   memory_mb: number
   created_at: number
@@ -105,15 +112,32 @@ interface NotebookRow {
   id: string
   title: string
   cells: string
+  owner: string
+  key_id: string | null
   created_at: number
   updated_at: number
 }
 
-/** Columns added to a table after its first release: added to a file made before them when it is opened. */
+/**
+ * Columns added to a table after its first release: added to a file made
+ * before them when it is opened, with the default its old rows then read back with.
+ */
 const ADDED_COLUMNS = [
   ['jobs', 'session_id', 'TEXT'],
   ['jobs', 'session_cell', 'INTEGER'],
+  ['jobs', 'key_id', 'TEXT'],
+  ['jobs', 'private', 'INTEGER NOT NULL DEFAULT 0'],
+  ['sessions', 'key_id', 'TEXT'],
+  ['notebooks', 'owner', "TEXT NOT NULL DEFAULT 'anonymous'"],
+  ['notebooks', 'key_id', 'TEXT'],
 ] as const
+
+/** Indexes on added columns, made once the columns are there. */
+const ADDED_INDEXES = `
+CREATE INDEX IF NOT EXISTS jobs_by_session ON jobs (session_id, session_cell) WHERE session_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at);
+CREATE INDEX IF NOT EXISTS notebooks_by_owner ON notebooks (owner, updated_at);
+`
 
 interface PendingInsert {
   job: JobRecord
@@ -144,6 +168,7 @@ export class SqliteStore implements Store {
   readonly file: string
   private db: Database.Database | undefined
   private statements: ReturnType<typeof prepare> | undefined
+  private principalStatements: SqlitePrincipals | undefined
   private inserts: PendingInsert[] = []
 
   constructor(readonly dataDir: string) {
@@ -162,15 +187,18 @@ export class SqliteStore implements Store {
     db.pragma('synchronous = NORMAL')
     db.exec(SCHEMA)
     addMissingColumns(db)
-    db.exec('CREATE INDEX IF NOT EXISTS jobs_by_session ON jobs (session_id, session_cell) WHERE session_id IS NOT NULL')
+    db.exec(ADDED_INDEXES)
+    db.exec(PRINCIPAL_SCHEMA)
     this.db = db
     this.statements = prepare(db)
+    this.principalStatements = new SqlitePrincipals(db)
   }
 
   async close(): Promise<void> {
     this.db?.close()
     this.db = undefined
     this.statements = undefined
+    this.principalStatements = undefined
   }
 
   async health(): Promise<StoreHealth> {
@@ -202,6 +230,10 @@ export class SqliteStore implements Store {
 
   async getOutputs(jobId: string, afterSeq = 0, limit = -1): Promise<Output[]> {
     return this.sql().getOutputs.all(jobId, afterSeq, limit) as Output[]
+  }
+
+  async listJobsByOwner(owner: string, limit: number): Promise<JobRecord[]> {
+    return (this.sql().listJobsByOwner.all(owner, limit) as JobRow[]).map(fromRow)
   }
 
   async findJobsByStatus(statuses: readonly JobStatus[], limit = -1): Promise<JobRecord[]> {
@@ -249,28 +281,58 @@ export class SqliteStore implements Store {
   }
 
   async saveNotebook(notebook: NotebookRecord): Promise<void> {
-    const { id, title, cells, createdAt, updatedAt } = notebook
-    this.sql().saveNotebook.run({ id, title, cells: JSON.stringify(cells), created_at: createdAt, updated_at: updatedAt })
+    const { id, title, cells, owner, keyId, createdAt, updatedAt } = notebook
+    this.sql().saveNotebook.run({ id, title, cells: JSON.stringify(cells), owner, key_id: keyId, created_at: createdAt, updated_at: updatedAt })
   }
 
   async getNotebook(id: string): Promise<NotebookRecord | null> {
     const row = this.sql().getNotebook.get(id) as NotebookRow | undefined
-    return row ? { id: row.id, title: row.title, cells: JSON.parse(row.cells), createdAt: row.created_at, updatedAt: row.updated_at } : null
+    return row ? fromNotebookRow(row) : null
   }
+
+  async listNotebooksByOwner(owner: string, limit: number): Promise<NotebookRecord[]> {
+    return (this.sql().listNotebooksByOwner.all(owner, limit) as NotebookRow[]).map(fromNotebookRow)
+  }
+
+  // Accounts, keys and audit: sqlite-principals.ts.
+  async insertAccount(account: AccountRecord): Promise<boolean> { return this.principals().insertAccount(account) }
+  async getAccount(id: string): Promise<AccountRecord | null> { return this.principals().getAccount(id) }
+  async getAccountByName(name: string): Promise<AccountRecord | null> { return this.principals().getAccountByName(name) }
+  async getAccountByOidc(issuer: string, subject: string): Promise<AccountRecord | null> { return this.principals().getAccountByOidc(issuer, subject) }
+  async disableAccount(id: string, now: number): Promise<boolean> { return this.principals().disableAccount(id, now) }
+  async setAccountPassword(id: string, hash: string | null): Promise<boolean> { return this.principals().setAccountPassword(id, hash) }
+  async countAccounts(role?: AccountRole): Promise<number> { return this.principals().countAccounts(role) }
+  async listAccounts(limit: number, afterId?: string): Promise<AccountRecord[]> { return this.principals().listAccounts(limit, afterId) }
+  async insertKey(key: KeyRecord): Promise<void> { return this.principals().insertKey(key) }
+  async getKey(id: string): Promise<KeyRecord | null> { return this.principals().getKey(id) }
+  async getKeyByHash(hash: string): Promise<KeyRecord | null> { return this.principals().getKeyByHash(hash) }
+  async revokeKeyTree(id: string, now: number): Promise<number> { return this.principals().revokeKeyTree(id, now) }
+  async listKeyTree(id: string): Promise<KeyRecord[]> { return this.principals().listKeyTree(id) }
+  async listAccountKeys(accountId: string): Promise<KeyRecord[]> { return this.principals().listAccountKeys(accountId) }
+  async touchKey(id: string, now: number): Promise<void> { return this.principals().touchKey(id, now) }
+  async appendAudit(record: AuditRecord): Promise<void> { return this.principals().appendAudit(record) }
+  async listAudit(query: { before?: AuditCursor; limit: number }): Promise<AuditRecord[]> { return this.principals().listAudit(query) }
 
   private sql(): ReturnType<typeof prepare> {
     if (!this.statements) throw new Error('SqliteStore is not open')
     return this.statements
+  }
+
+  private principals(): SqlitePrincipals {
+    if (!this.principalStatements) throw new Error('SqliteStore is not open')
+    return this.principalStatements
   }
 }
 
 function prepare(db: Database.Database) {
   const ping = db.prepare('SELECT 1')
   const insertJob = db.prepare(`INSERT INTO jobs
-    (id, status, code, owner, limits, priority, created_at, started_at, ended_at, result, error, usage, dispatcher_boot, sandbox_id, session_id, session_cell)
-    VALUES (@id, @status, @code, @owner, @limits, @priority, @created_at, @started_at, @ended_at, @result, @error, @usage, @dispatcher_boot, @sandbox_id,
-      @session_id, @session_cell)`)
+    (id, status, code, owner, key_id, private, limits, priority, created_at, started_at, ended_at, result, error, usage, dispatcher_boot, sandbox_id,
+      session_id, session_cell)
+    VALUES (@id, @status, @code, @owner, @key_id, @private, @limits, @priority, @created_at, @started_at, @ended_at, @result, @error, @usage,
+      @dispatcher_boot, @sandbox_id, @session_id, @session_cell)`)
   const getJob = db.prepare('SELECT * FROM jobs WHERE id = ?')
+  const listJobsByOwner = db.prepare('SELECT * FROM jobs WHERE owner = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
   const getOutputs = db.prepare('SELECT seq, stream, mime, data FROM outputs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?')
   const findByStatus = db.prepare(`SELECT * FROM jobs WHERE status IN (SELECT value FROM json_each(?))
     ORDER BY created_at, rowid LIMIT ?`)
@@ -328,8 +390,8 @@ function prepare(db: Database.Database) {
   const deleteEnded = prepareRetention(db, live)
   const countActive = db.prepare("SELECT count(*) FROM sessions WHERE client = ? AND status = 'active'").pluck()
   const insertSessionRow = db.prepare(`INSERT INTO sessions
-    (id, status, owner, client, memory_mb, created_at, last_used_at, ended_at, end_reason, cells)
-    VALUES (@id, @status, @owner, @client, @memory_mb, @created_at, @last_used_at, @ended_at, @end_reason, @cells)`)
+    (id, status, owner, key_id, client, memory_mb, created_at, last_used_at, ended_at, end_reason, cells)
+    VALUES (@id, @status, @owner, @key_id, @client, @memory_mb, @created_at, @last_used_at, @ended_at, @end_reason, @cells)`)
   // One transaction: no other insert can come between the count and the insert.
   const insertSession = db.transaction((session: SessionRecord, maxActive: number): boolean => {
     if ((countActive.get(session.client) as number) >= maxActive) return false
@@ -345,12 +407,13 @@ function prepare(db: Database.Database) {
     (SELECT rowid FROM sessions WHERE ended_at < ? AND status <> 'active' ORDER BY ended_at LIMIT ?)`)
   const getSessionCells = db.prepare('SELECT id FROM jobs WHERE session_id = ? ORDER BY session_cell')
   // A notebook's cells are read and written whole, never queried: one JSON column.
-  const saveNotebook = db.prepare(`INSERT OR REPLACE INTO notebooks (id, title, cells, created_at, updated_at)
-    VALUES (@id, @title, @cells, @created_at, @updated_at)`)
+  const saveNotebook = db.prepare(`INSERT OR REPLACE INTO notebooks (id, title, cells, owner, key_id, created_at, updated_at)
+    VALUES (@id, @title, @cells, @owner, @key_id, @created_at, @updated_at)`)
   const getNotebook = db.prepare('SELECT * FROM notebooks WHERE id = ?')
+  const listNotebooksByOwner = db.prepare('SELECT * FROM notebooks WHERE owner = ? ORDER BY updated_at DESC, rowid DESC LIMIT ?')
   return {
-    ping, getJob, getOutputs, findByStatus, applyAll, deleteEnded, insertAll, insertSession, getSession, useSession, endSession, findExpiredSessions,
-    deleteEndedSessions, getSessionCells, saveNotebook, getNotebook,
+    ping, getJob, listJobsByOwner, getOutputs, findByStatus, applyAll, deleteEnded, insertAll, insertSession, getSession, useSession, endSession,
+    findExpiredSessions, deleteEndedSessions, getSessionCells, saveNotebook, getNotebook, listNotebooksByOwner,
   }
 }
 
@@ -387,6 +450,8 @@ function jobParams(job: JobRecord): Record<string, unknown> {
     status: job.status,
     code: job.code,
     owner: job.owner,
+    key_id: job.keyId,
+    private: job.private ? 1 : 0,
     limits: JSON.stringify(job.limits),
     priority: job.priority,
     created_at: job.createdAt,
@@ -407,6 +472,7 @@ function sessionParams(session: SessionRecord): Record<string, unknown> {
     id: session.id,
     status: session.status,
     owner: session.owner,
+    key_id: session.keyId,
     client: session.client,
     memory_mb: session.memoryMb,
     created_at: session.createdAt,
@@ -422,6 +488,7 @@ function fromSessionRow(row: SessionRow): SessionRecord {
     id: row.id,
     status: row.status,
     owner: row.owner,
+    keyId: row.key_id,
     client: row.client,
     memoryMb: row.memory_mb,
     createdAt: row.created_at,
@@ -442,6 +509,8 @@ function fromRow(row: JobRow): JobRecord {
     status: row.status,
     code: row.code,
     owner: row.owner,
+    keyId: row.key_id,
+    private: row.private === 1,
     limits: JSON.parse(row.limits),
     priority: row.priority,
     createdAt: row.created_at,
@@ -453,5 +522,11 @@ function fromRow(row: JobRow): JobRecord {
     dispatcherBoot: row.dispatcher_boot,
     sandboxId: row.sandbox_id,
     session: row.session_id === null ? null : { id: row.session_id, cell: row.session_cell! },
+  }
+}
+
+function fromNotebookRow(row: NotebookRow): NotebookRecord {
+  return {
+    id: row.id, title: row.title, cells: JSON.parse(row.cells), owner: row.owner, keyId: row.key_id, createdAt: row.created_at, updatedAt: row.updated_at,
   }
 }

@@ -1,11 +1,16 @@
 /**
  * The promises of the Store port (port.ts) as one test suite, run against
- * every adapter: `sqlite.test.ts` runs it on SQLite, the MongoDB adapter
- * will run the same. Adapter-neutral: it only calls the port.
+ * every adapter: `sqlite.test.ts` runs it on SQLite, `mongo.test.ts` on
+ * MongoDB. Adapter-neutral: it only calls the port. The promises about
+ * principals and owners are in principal-store.ts, run from here.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Output } from '../../../protocol/index.ts'
-import { LIVE_STATUSES as LIVE, type JobRecord, type SessionRecord, type Store } from '../../../server/store/port.ts'
+import { LIVE_STATUSES as LIVE, type Store } from '../../../server/store/port.ts'
+import { runPrincipalContract } from './principal-store.ts'
+import { sampleJob, sampleSession } from './samples.ts'
+
+export { sampleJob, sampleSession }
 
 export interface StoreUnderTest {
   /** A fresh, empty store, not yet opened. */
@@ -14,49 +19,6 @@ export interface StoreUnderTest {
   reopen?: () => Store
   /** Drops what the factory made (temporary directories, databases). */
   destroy?: () => Promise<void>
-}
-
-let counter = 0
-
-/** A valid job record, oldest first by construction order. */
-export function sampleJob(overrides: Partial<JobRecord> = {}): JobRecord {
-  counter += 1
-  return {
-    id: `job${String(counter).padStart(5, '0')}${Math.random().toString(36).slice(2, 8)}`,
-    status: 'queued',
-    code: '1 + 1',
-    owner: 'anonymous',
-    limits: { wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1_048_576, outputs: 10_000 },
-    priority: 5,
-    createdAt: 1_700_000_000_000 + counter,
-    startedAt: null,
-    endedAt: null,
-    result: null,
-    error: null,
-    usage: null,
-    dispatcherBoot: null,
-    sandboxId: null,
-    session: null,
-    ...overrides,
-  }
-}
-
-/** A valid active session record. */
-export function sampleSession(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  counter += 1
-  return {
-    id: `ses${String(counter).padStart(5, '0')}${Math.random().toString(36).slice(2, 8)}`,
-    status: 'active',
-    owner: 'anonymous',
-    client: '127.0.0.1',
-    memoryMb: 64,
-    createdAt: 1_700_000_000_000 + counter,
-    lastUsedAt: 1_700_000_000_000 + counter,
-    endedAt: null,
-    endReason: null,
-    cells: 0,
-    ...overrides,
-  }
 }
 
 function out(seq: number, data = `line ${seq}\n`): Output {
@@ -415,7 +377,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         { code: 'x + 1', outputs: [out(1)], result: { text: '{"a.b": 1, "$c": 2}', json: { 'a.b': 1, $c: 2 } }, error: null },
         { code: 'throw 1', error: { name: 'Error', message: 'boom', stack: 'Error: boom\n    at cell.js:1:1' } },
       ]
-      const notebook = { id: 'nb_Abc-12345', title: 'Answer', cells, createdAt: 1_000, updatedAt: 1_000 }
+      const notebook = { id: 'nb_Abc-12345', title: 'Answer', cells, owner: 'anonymous', keyId: null, createdAt: 1_000, updatedAt: 1_000 }
       await store.saveNotebook(notebook)
       expect(await store.getNotebook(notebook.id)).toEqual(notebook)
       const saved = { ...notebook, title: 'Renamed', cells: [{ code: '1' }], updatedAt: 2_000 }
@@ -436,5 +398,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       expect(await store.getOutputs(job.id, 1)).toEqual([out(2)])
       expect(await store.findJobsByStatus(['done'])).toHaveLength(1)
     })
+
+    runPrincipalContract(() => store)
   })
 }
