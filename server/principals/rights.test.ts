@@ -236,3 +236,17 @@ describe('can', () => {
     expect(can(publishable, use({ origin: null }))).toMatchObject({ allowed: false, dimension: 'origins' })
   })
 })
+
+describe('content prefixes', () => {
+  const under = (prefix: string): Grant => ({ scopes: ['content:read'], resource: { kind: 'content', prefix }, origins: null, notBefore: null, expiresAt: null, caps: {} })
+  const read = (path: string): Request => ({ action: 'content:read', target: { kind: 'content', path }, origin: null, now: T0 })
+
+  // fast-check found '' counted inside '/' while '//' was not the root: containment must be by segments alone.
+  it('compare by segments: empty segments do not count, so "", "/" and "//" are all the root', () => {
+    for (const root of ['', '/', '//']) expect(can(under(root), read('/any/thing')).allowed).toBe(true)
+    expect(can(under('//a'), read('/a/b')).allowed).toBe(true)
+    expect(can(under('/a'), read('/ab')).allowed).toBe(false)
+    expect(can(under('/a/b'), read('/a')).allowed).toBe(false)
+    expect('refusal' in narrow(under('/a'), { resource: { kind: 'content', prefix: '//' } })).toBe(true)
+  })
+})

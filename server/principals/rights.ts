@@ -151,10 +151,20 @@ function within(inner: Resource, outer: Resource): boolean {
   return inner.kind === outer.kind && inner.id === outer.id
 }
 
-/** Path-segment containment: `/a/b` is inside `/a` and `/a/`, `/ab` is not inside `/a`. */
+/**
+ * Path-segment containment: `/a/b` is inside `/a` and `/a/`, `/ab` is not
+ * inside `/a`. Paths compare by their non-empty segments, so `//a` is `/a`
+ * and the relation is transitive whatever strings it is given (the HTTP
+ * schema refuses such prefixes, but a rule this central must not depend on it).
+ */
 function insidePrefix(path: string, prefix: string): boolean {
-  const base = prefix.endsWith('/') ? prefix : `${prefix}/`
-  return path === prefix || path === base.slice(0, -1) || path.startsWith(base)
+  const outer = segments(prefix)
+  const inner = segments(path)
+  return outer.length <= inner.length && outer.every((segment, i) => inner[i] === segment)
+}
+
+function segments(path: string): string[] {
+  return path.split('/').filter((segment) => segment !== '')
 }
 
 function describeResource(resource: Resource): string {
