@@ -144,7 +144,7 @@ export const configSchema = z.object({
     /** What a request without a key may do: `run` (cells, own sessions, new notebooks, read by permalink) or `off` (only read by permalink). */
     anonymous: z.enum(['run', 'off']).default('run'),
     /** If no admin account exists yet, one is made with an admin key of exactly this secret (scripted deployments, tests). */
-    bootstrapKey: z.string().min(32).max(256).optional(),
+    bootstrapKey: z.string().regex(/^cg_sk_[A-Za-z0-9_-]{43}$/, 'must be a key secret: cg_sk_ and 43 base64url characters (`npm run cellgate -- keys secret` makes one)').optional(),
     /** How long a web instance may trust a key it looked up; a key revoked elsewhere may work this long here. 0: every request asks the store. */
     keyCacheMs: z.number().int().min(0).max(5_000).default(0),
   }).prefault({}),

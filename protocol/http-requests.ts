@@ -23,6 +23,8 @@ export const cellRequestSchema = z.strictObject({
   outputs: z.number().int().min(0).max(MAX_LIMITS.outputs).optional(),
   /** Run in this session's context (POST /api/v1/sessions made it). */
   session: sessionIdSchema.optional(),
+  /** Only the keys of the account that runs it may read it; otherwise anyone with its link may. Needs a key. */
+  private: z.boolean().optional(),
 })
 export type CellRequest = z.infer<typeof cellRequestSchema>
 

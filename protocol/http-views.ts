@@ -28,7 +28,7 @@ export interface JobView {
   createdAt: string
   startedAt: string | null
   endedAt: string | null
-  /** The session it ran in; null for a one-off cell. */
+  /** The session it ran in, shown only to its owner's keys; null for a one-off cell, and for anyone else. */
   session: string | null
   links: JobLinks
 }

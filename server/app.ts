@@ -18,9 +18,13 @@ import { ApiError, retryAfterSeconds, type ErrorCode } from './errors.ts'
 import { logRequests } from './request-log.ts'
 import { StoreUnavailableError } from './store/guard.ts'
 import { identifyCaller, type AppEnv } from './caller.ts'
+import { accountRoutes } from './routes/accounts.ts'
+import { auditRoutes } from './routes/audit.ts'
 import { cellEventRoutes } from './routes/cell-events.ts'
 import { cellRoutes } from './routes/cells.ts'
 import { healthRoutes } from './routes/health.ts'
+import { keyRoutes } from './routes/keys.ts'
+import { loginRoutes } from './routes/login.ts'
 import { notebookRoutes } from './routes/notebooks.ts'
 import { sessionRoutes } from './routes/sessions.ts'
 import type { ServerMetrics } from './metrics.ts'
@@ -55,8 +59,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use(`${API_BASE}/*`, cors({
     origin: corsOrigin(server.corsOrigins),
     allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Content-Type', 'Last-Event-ID'],
-    exposeHeaders: ['Location', 'Retry-After'],
+    allowHeaders: ['Content-Type', 'Last-Event-ID', 'Authorization', 'X-Cellgate-CSRF'],
+    exposeHeaders: ['Location', 'Retry-After', 'WWW-Authenticate'],
     maxAge: 600,
   }))
   app.use(methodNotAllowed({
@@ -73,7 +77,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   // Outside the API: for Prometheus, not for the API's clients (no CORS, no caller).
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
 
-  app.use(`${API_BASE}/*`, identifyCaller())
+  app.use(`${API_BASE}/*`, identifyCaller(services.auth))
 
   app.route(`${API_BASE}/cells`, cellRoutes(services.jobs))
   app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, {
@@ -82,6 +86,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route(`${API_BASE}/sessions`, sessionRoutes(services.sessions))
   app.route(`${API_BASE}/notebooks`, notebookRoutes(services.notebooks))
   app.route(`${API_BASE}/health`, healthRoutes(services.status))
+  app.route(`${API_BASE}/keys`, keyRoutes(services.keys))
+  app.route(`${API_BASE}/accounts`, accountRoutes(services.accounts))
+  app.route(`${API_BASE}/audit`, auditRoutes(services.audit))
+  app.route(API_BASE, loginRoutes(services))
   app.route(`${API_BASE}/workers`, workerRoutes(services.status))
 
   const web = webClient(options.webRoot ?? DEFAULT_WEB_ROOT)

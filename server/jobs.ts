@@ -13,12 +13,17 @@ import type { Logger } from '../telemetry/logger.ts'
 import type { Caller } from './caller.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
 import { DispatcherInbox } from './dispatcher-inbox.ts'
+import { ApiError } from './errors.ts'
 import type { EventHub } from './event-hub.ts'
 import { newJobId } from './ids.ts'
 import { followJob, type JobStreamDeps, type JobStreamEvent } from './job-stream.ts'
 import { recoverAfterBoot, sweepStaleJobs, type RecoveryDeps } from './job-recovery.ts'
 import type { ServerMetrics } from './metrics.ts'
 import { jobSpecOf, toJobView } from './records.ts'
+import { actsFor, authorize } from './principals/authorize.ts'
+import { limitsFor } from './principals/limits-for.ts'
+import { keyOf, ownerOf } from './principals/principal.ts'
+import type { Caps } from './principals/rights.ts'
 import { ANONYMOUS, type JobRecord, type JobUpdate, type Store, type UpdateResult } from './store/port.ts'
 
 /** What a client may choose about a job; validated at the HTTP edge (cell-request.ts). */
@@ -30,6 +35,8 @@ export interface CellInput {
   outputs?: number
   /** The session to run in (its id); its memory limit then applies. */
   session?: string
+  /** Only its owner's keys may read it (default: anyone who has its link). */
+  private?: boolean
 }
 
 /** What the job service needs of sessions (SessionService). */
@@ -96,7 +103,7 @@ export class JobService {
 
   /** Stores the job `queued` and hands it to the dispatcher; answers at once, with the job as stored. */
   async submit(caller: Caller, input: CellInput): Promise<JobView> {
-    return toJobView(await this.insert(caller, input), [])
+    return toJobView(await this.insert(caller, input), [], { showSession: true })
   }
 
   /**
@@ -106,20 +113,21 @@ export class JobService {
   async submitAndWait(caller: Caller, input: CellInput): Promise<JobView> {
     const job = await this.insert(caller, input)
     const now = await this.waitForEnd(job.id, job.limits.wallMs + this.config.server.waitGraceMs, job)
-    return this.viewOf(now ?? job)
+    return this.viewOf(now ?? job, caller)
   }
 
   /** The job as clients see it, with all its outputs; null when there is no such job. */
   async view(caller: Caller, id: string): Promise<JobView | null> {
-    const job = await this.store.getJob(id)
-    return job && this.viewOf(job)
+    const job = await this.readable(caller, id)
+    return job && this.viewOf(job, caller)
   }
 
   /**
    * The job's events after output `afterSeq` until it is done or `signal`
    * aborts (see job-stream.ts); null when there is no such job.
    */
-  follow(caller: Caller, id: string, afterSeq: number, signal: AbortSignal): Promise<AsyncIterable<JobStreamEvent[]> | null> {
+  async follow(caller: Caller, id: string, afterSeq: number, signal: AbortSignal): Promise<AsyncIterable<JobStreamEvent[]> | null> {
+    if ((await this.readable(caller, id)) === null) return null
     return followJob(this.streams, id, afterSeq, signal)
   }
 
@@ -129,15 +137,17 @@ export class JobService {
    * says so. Null when there is no such job.
    */
   async cancel(caller: Caller, id: string): Promise<{ view: JobView; alreadyEnded: boolean } | null> {
-    const job = await this.store.getJob(id)
+    const job = await this.readable(caller, id)
     if (!job) return null
-    if (isTerminal(job.status)) return { view: await this.viewOf(job), alreadyEnded: true }
+    // An anonymous cell's link is all there is to it; a cell of an account is its keys' to stop.
+    if (job.owner !== ANONYMOUS && !actsFor(caller, job.owner)) throw new ApiError('forbidden', 'only the keys of the account that ran the cell may cancel it')
+    if (isTerminal(job.status)) return { view: await this.viewOf(job, caller), alreadyEnded: true }
     if (job.status === 'queued') {
       const error: CellError = { name: 'Cancelled', message: 'the cell was cancelled before it started' }
       await this.commit([{ jobId: id, transition: { from: ['queued'], to: 'cancelled', patch: { endedAt: Date.now(), error } } }])
     }
     this.link.send([{ type: 'cancel', jobId: id }])
-    return { view: await this.viewOf((await this.store.getJob(id)) ?? job), alreadyEnded: false }
+    return { view: await this.viewOf((await this.store.getJob(id)) ?? job, caller), alreadyEnded: false }
   }
 
   /**
@@ -204,24 +214,25 @@ export class JobService {
 
   /** Stores the job `queued`, as its session's next cell if it names one, then hands it to the dispatcher. */
   private async insert(caller: Caller, input: CellInput): Promise<JobRecord> {
+    const asks: Caps = {
+      ...(input.timeoutMs !== undefined && { wallMs: input.timeoutMs }),
+      ...(input.memoryMb !== undefined && { memoryMb: input.memoryMb }),
+      ...(input.outputs !== undefined && { outputs: input.outputs }),
+    }
+    if (input.session === undefined) authorize(caller, 'cells:run', { kind: 'none' }, asks)
+    else authorize(caller, 'sessions:use', { kind: 'session', id: input.session }, asks)
+    if (input.private === true && caller.principal.kind !== 'key') throw new ApiError('unauthenticated', 'a private cell belongs to an account: send a key (Authorization: Bearer <key>)')
     let session: JobSession | null = null
     let memoryMb = input.memoryMb
     if (input.session !== undefined) ({ session, memoryMb } = await this.sessions.nextCell(caller, input.session))
-    const defaults = this.config.limits
-    const limits: Limits = {
-      wallMs: input.timeoutMs ?? defaults.wallMs,
-      cpuMs: defaults.cpuMs,
-      memoryMb: memoryMb ?? defaults.memoryMb,
-      outputBytes: defaults.outputBytes,
-      outputs: input.outputs ?? defaults.outputs,
-    }
+    const limits = limitsFor(this.config.limits, caller.principal.grant.caps, { ...input, memoryMb })
     const job: JobRecord = {
       id: newJobId(),
       status: 'queued',
       code: input.code,
-      owner: ANONYMOUS,
-      keyId: null,
-      private: false,
+      owner: ownerOf(caller.principal),
+      keyId: keyOf(caller.principal),
+      private: input.private ?? false,
       limits,
       priority: DEFAULT_PRIORITY,
       createdAt: Date.now(),
@@ -240,7 +251,14 @@ export class JobService {
     return job
   }
 
-  private async viewOf(job: JobRecord): Promise<JobView> {
-    return toJobView(job, await this.store.getOutputs(job.id))
+  /** The job, unless it is private to an account the caller does not act for (then it is not found, as if it did not exist). */
+  private async readable(caller: Caller, id: string): Promise<JobRecord | null> {
+    const job = await this.store.getJob(id)
+    return job === null || (job.private && !actsFor(caller, job.owner)) ? null : job
+  }
+
+  /** The job as the caller may see it: its session only for its owner's keys (a session id of an anonymous session is all it takes to use it). */
+  private async viewOf(job: JobRecord, caller: Caller): Promise<JobView> {
+    return toJobView(job, await this.store.getOutputs(job.id), { showSession: actsFor(caller, job.owner) })
   }
 }

@@ -14,8 +14,14 @@ export function jobLinks(id: string): JobLinks {
   return { self, events: `${self}/events` }
 }
 
-/** @example toJobView(await store.getJob(id), await store.getOutputs(id)) // { id, status, outputs, …, links } */
-export function toJobView(job: JobRecord, outputs: Output[]): JobView {
+/**
+ * `showSession`: whether the viewer may see the session it ran in (its
+ * owner's keys); a permalink's readers may not, since an anonymous
+ * session's id is all it takes to use it.
+ *
+ * @example toJobView(await store.getJob(id), await store.getOutputs(id)) // { id, status, outputs, …, links }
+ */
+export function toJobView(job: JobRecord, outputs: Output[], { showSession = false } = {}): JobView {
   return {
     id: job.id,
     status: job.status,
@@ -29,7 +35,7 @@ export function toJobView(job: JobRecord, outputs: Output[]): JobView {
     createdAt: iso(job.createdAt),
     startedAt: job.startedAt === null ? null : iso(job.startedAt),
     endedAt: job.endedAt === null ? null : iso(job.endedAt),
-    session: job.session?.id ?? null,
+    session: showSession ? job.session?.id ?? null : null,
     links: jobLinks(job.id),
   }
 }

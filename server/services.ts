@@ -12,6 +12,11 @@ import { JobService } from './jobs.ts'
 import type { ServerMetrics } from './metrics.ts'
 import { NotebookService } from './notebooks.ts'
 import { SessionService } from './sessions.ts'
+import { AccountService } from './principals/account-service.ts'
+import { AuditService } from './principals/audit-service.ts'
+import { storeAuthenticator, type StoreAuthenticator } from './principals/authenticator.ts'
+import { KeyService } from './principals/key-service.ts'
+import { LoginService } from './principals/login-service.ts'
 import type { Store } from './store/port.ts'
 import { SystemStatusService } from './system-status.ts'
 
@@ -20,13 +25,18 @@ export interface Services {
   sessions: SessionService
   notebooks: NotebookService
   status: SystemStatusService
+  auth: StoreAuthenticator
+  keys: KeyService
+  accounts: AccountService
+  logins: LoginService
+  audit: AuditService
 }
 
 export interface ServiceDeps {
   store: Store
   link: DispatcherLink
   hub: EventHub
-  config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'sessions' | 'retention' | 'notebooks'>
+  config: Pick<Config, 'server' | 'dispatcher' | 'limits' | 'sessions' | 'retention' | 'notebooks' | 'auth'>
   logger: Logger
   metrics: ServerMetrics
 }
@@ -40,5 +50,9 @@ export function createServices({ store, link, hub, config, logger, metrics }: Se
   const sessions = new SessionService({ store, link, config })
   const jobs = new JobService({ store, link, hub, sessions, config, logger: logger.child({ component: 'jobs' }), metrics })
   link.onMessages((batch) => jobs.receive(batch))
-  return { jobs, sessions, notebooks: new NotebookService({ store, config }), status: new SystemStatusService({ store, link }) }
+  const auth = storeAuthenticator(store, config.auth, logger.child({ component: 'auth' }))
+  return {
+    jobs, sessions, notebooks: new NotebookService({ store, config }), status: new SystemStatusService({ store, link }),
+    auth, keys: new KeyService({ store, cache: auth.cache }), accounts: new AccountService({ store }), logins: new LoginService({ store }), audit: new AuditService({ store }),
+  }
 }

@@ -17,6 +17,8 @@ import type { DispatcherLink } from './dispatcher-link.ts'
 import { ApiError } from './errors.ts'
 import { newSessionId } from './ids.ts'
 import { toSessionView } from './records.ts'
+import { actsFor, authorize } from './principals/authorize.ts'
+import { keyOf, ownerOf } from './principals/principal.ts'
 import { ANONYMOUS, type SessionRecord, type Store } from './store/port.ts'
 
 export interface SessionServiceDeps {
@@ -50,15 +52,18 @@ export class SessionService {
 
   /** Throws 429 too_many_sessions when the caller already has config.sessions.maxPerClient active sessions. */
   async create(caller: Caller, input: SessionRequest = {}): Promise<SessionView> {
+    authorize(caller, 'sessions:use', { kind: 'none' }, input.memoryMb === undefined ? {} : { memoryMb: input.memoryMb })
     const { sessions, limits } = this.config
     const now = Date.now()
+    const { principal } = caller
     const session: SessionRecord = {
       id: newSessionId(),
       status: 'active',
-      owner: ANONYMOUS,
-      keyId: null,
-      client: caller.client,
-      memoryMb: input.memoryMb ?? limits.memoryMb,
+      owner: ownerOf(principal),
+      keyId: keyOf(principal),
+      // The limit of active sessions counts per account; anonymous callers per address.
+      client: principal.kind === 'key' ? `account:${principal.account.id}` : caller.client,
+      memoryMb: input.memoryMb ?? Math.min(limits.memoryMb, principal.grant.caps.memoryMb ?? Infinity),
       createdAt: now,
       lastUsedAt: now,
       endedAt: null,
@@ -68,20 +73,20 @@ export class SessionService {
     // Sessions past their time still count as active until ended: end those first.
     await this.expire(now)
     if (!(await this.store.insertSession(session, sessions.maxPerClient))) {
-      throw new ApiError('too_many_sessions', `this client already has ${sessions.maxPerClient} active sessions, the most it may have; end one (DELETE ${API_BASE}/sessions/:id) or wait for one to expire`)
+      throw new ApiError('too_many_sessions', `${principal.kind === 'key' ? 'this account' : 'this client'} already has ${sessions.maxPerClient} active sessions, the most it may have; end one (DELETE ${API_BASE}/sessions/:id) or wait for one to expire`)
     }
     return this.view(session)
   }
 
   /** The session as it is now; null when there is no such session. */
   async get(caller: Caller, id: string): Promise<SessionView | null> {
-    const session = await this.current(id)
+    const session = await this.usable(caller, id)
     return session && this.view(session)
   }
 
   /** Ends the session at its client's request; the session as it is then (also when it had ended before), null when there is none. */
   async end(caller: Caller, id: string): Promise<SessionView | null> {
-    const session = await this.current(id)
+    const session = await this.usable(caller, id)
     if (!session) return null
     if (session.status === 'active') await this.endWithReason(id, ENDED_BY_CLIENT)
     return this.view((await this.store.getSession(id)) ?? session)
@@ -93,7 +98,7 @@ export class SessionService {
    * the reason) when it has ended.
    */
   async nextCell(caller: Caller, id: string): Promise<{ session: JobSession; memoryMb: number }> {
-    const current = await this.current(id)
+    const current = await this.usable(caller, id)
     if (!current) throw notFound(id)
     const used = current.status === 'active' ? await this.store.useSession(id, Date.now()) : null
     if (!used) throw ended((await this.store.getSession(id)) ?? current)
@@ -120,6 +125,19 @@ export class SessionService {
     }
     if (expired.length > 0) this.link.send(expired.map((s) => ({ type: 'endSession', session: s.id })))
     return count
+  }
+
+  /**
+   * The session if the caller may use it, else null (not found: a stranger
+   * learns nothing of it). An anonymous session's id is its capability, as
+   * for a one-off cell's link; a session of an account is its keys' alone,
+   * and a key needs `sessions:use` on it (403 when it lacks that).
+   */
+  private async usable(caller: Caller, id: string): Promise<SessionRecord | null> {
+    const session = await this.current(id)
+    if (session === null || (session.owner !== ANONYMOUS && !actsFor(caller, session.owner))) return null
+    authorize(caller, 'sessions:use', { kind: 'session', id })
+    return session
   }
 
   /** The stored session, ended first if its time is up. */

@@ -24,5 +24,5 @@ export function authorize(caller: Caller, action: Scope, target: Target = NOTHIN
 
 /** Whether the caller acts for the account that owns a record (anonymous owns nothing it can come back to). */
 export function actsFor(caller: Caller, owner: string): boolean {
-  return caller.principal.kind === 'key' && caller.principal.accountId === owner
+  return caller.principal.kind === 'key' && caller.principal.account.id === owner
 }

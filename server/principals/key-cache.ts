@@ -43,8 +43,10 @@ export class KeyCache {
     return principal
   }
 
-  /** Forgets the given keys (just revoked here), wherever they are cached. */
-  forget(keyIds: ReadonlySet<string>): void {
-    for (const [secret, { principal }] of this.#entries) if (keyIds.has(principal.keyId)) this.#entries.delete(secret)
+  /** Forgets a key just revoked here, and every key below it. */
+  forgetTree(keyId: string): void {
+    for (const [secret, { principal }] of this.#entries) {
+      if (principal.key.id === keyId || principal.key.ancestors.includes(keyId)) this.#entries.delete(secret)
+    }
   }
 }

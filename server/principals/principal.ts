@@ -15,24 +15,18 @@
  * Reading a cell or notebook by its permalink needs no scope in either mode:
  * the unguessable id is the capability (a private cell is its owner's only).
  */
-import type { Grant, Scope } from './rights.ts'
+import { ANONYMOUS, type AccountRecord, type KeyRecord } from '../store/port.ts'
+import { SCOPES, type Grant, type Scope } from './rights.ts'
 
-/** The owner recorded for what anonymous callers make, and the account their notebook keys belong to. */
-export const ANONYMOUS = 'anonymous'
 
 export type AnonymousMode = 'run' | 'off'
 
-export type KeyKind = 'secret' | 'publishable' | 'login'
-
+/** A live key and its account, as resolveKey found them in the store. */
 export interface KeyPrincipal {
   kind: 'key'
-  accountId: string
-  /** The account's role: an admin's first key has the admin scope, but rights come from the grant alone. */
-  role: 'admin' | 'user'
-  /** The account's tier (quality of service). */
-  tier: string
-  keyId: string
-  keyKind: KeyKind
+  account: AccountRecord
+  key: KeyRecord
+  /** The key's grant (key.grant): what every decision reads. */
   grant: Grant
 }
 
@@ -57,10 +51,20 @@ const OFF = anonymousWith([])
 
 /** The account a request acts for, as records store it: an account id, or `anonymous`. */
 export function ownerOf(principal: Principal): string {
-  return principal.kind === 'key' ? principal.accountId : ANONYMOUS
+  return principal.kind === 'key' ? principal.account.id : ANONYMOUS
 }
 
 /** The key a request acts through, as records store it; null for anonymous. */
 export function keyOf(principal: Principal): string | null {
-  return principal.kind === 'key' ? principal.keyId : null
+  return principal.kind === 'key' ? principal.key.id : null
+}
+
+/**
+ * What an account's root keys (its login, its first key) hold: every scope
+ * but `admin`, which only admins have, with no restriction. Sub-keys narrow it.
+ *
+ * @example fullGrant('user').scopes.includes('admin') // false
+ */
+export function fullGrant(role: AccountRecord['role'], expiresAt: number | null = null): Grant {
+  return { scopes: role === 'admin' ? [...SCOPES] : SCOPES.filter((scope) => scope !== 'admin'), resource: null, origins: null, notBefore: null, expiresAt, caps: {} }
 }

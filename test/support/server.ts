@@ -10,6 +10,7 @@ import type { DispatcherMessage, PoolState, ServerMessage, WorkersReport } from 
 import { Registry } from 'prom-client'
 import { createApp, type AppOptions } from '../../server/app.ts'
 import type { Caller } from '../../server/caller.ts'
+import { anonymousPrincipal } from '../../server/principals/principal.ts'
 import type { DispatcherLink, DispatcherState } from '../../server/dispatcher-link.ts'
 import { EventHub } from '../../server/event-hub.ts'
 import type { JobService } from '../../server/jobs.ts'
@@ -22,7 +23,7 @@ import { testConfig, type TestConfigInput } from './config.ts'
 import { tempDir } from './temp-dir.ts'
 
 /** Who calls services in tests that call them directly. */
-export const TEST_CALLER: Caller = { client: '127.0.0.1' }
+export const TEST_CALLER: Caller = { client: '127.0.0.1', origin: null, principal: anonymousPrincipal('run') }
 
 /**
  * A dispatcher link that keeps what the server sends and lets the test

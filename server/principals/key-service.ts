@@ -1,0 +1,77 @@
+/**
+ * Keys as the API offers them to the key a request is made with: its own
+ * tree to list, sub-keys to make (only ever narrower: keys.ts and
+ * rights.ts), and itself or any key below it to revoke. Anything outside
+ * its tree is not found. Every creation and revocation is audited with the
+ * client's address; a revocation is forgotten by this instance's key cache
+ * at once (other instances: within config.auth.keyCacheMs).
+ */
+import type { CreatedKeyView, KeyRequest, KeyView } from '../../protocol/index.ts'
+import type { Caller } from '../caller.ts'
+import { ApiError } from '../errors.ts'
+import type { PrincipalStore } from '../store/principals-port.ts'
+import type { KeyCache } from './key-cache.ts'
+import { createSubKey, revokeKey } from './keys.ts'
+import type { KeyPrincipal } from './principal.ts'
+import type { GrantRequest } from './rights.ts'
+import { toKeyView } from './views.ts'
+import { audit } from './audit.ts'
+
+export interface KeyServiceDeps {
+  store: PrincipalStore
+  cache: KeyCache
+}
+
+/** The parsed body of POST /api/v1/keys (protocol keyRequestSchema's output). */
+export type KeyInput = Omit<KeyRequest, 'kind' | 'notBefore' | 'expiresAt'> & { kind: 'secret' | 'publishable'; notBefore?: number | null; expiresAt?: number | null }
+
+export class KeyService {
+  readonly #store: PrincipalStore
+  readonly #cache: KeyCache
+
+  constructor({ store, cache }: KeyServiceDeps) {
+    this.#store = store
+    this.#cache = cache
+  }
+
+  /** The caller's key and every key below it, parents before children. */
+  async list(caller: Caller): Promise<KeyView[]> {
+    const { key } = keyOf(caller)
+    return (await this.#store.listKeyTree(key.id)).map(toKeyView)
+  }
+
+  /**
+   * @example
+   *   await keys.create(caller, { name: 'grader', kind: 'secret', scopes: ['cells:run'] }) // { key, secret }
+   */
+  async create(caller: Caller, input: KeyInput): Promise<CreatedKeyView> {
+    const principal = keyOf(caller)
+    const { name, kind, ...asked } = input
+    const request = Object.fromEntries(Object.entries(asked).filter(([, value]) => value !== undefined)) as GrantRequest
+    const now = Date.now()
+    const made = await createSubKey(this.#store, principal.key, { name, kind, request }, now)
+    if ('refusal' in made) throw new ApiError('forbidden', `${made.refusal.dimension}: ${made.refusal.message}`)
+    if ('parentRevoked' in made) throw new ApiError('unauthenticated', 'the key was revoked while the sub-key was being made')
+    await audit(this.#store, caller, 'key.created', { keyId: made.record.id, kind: made.record.kind, parentId: principal.key.id }, now)
+    return { key: toKeyView(made.record), secret: made.secret }
+  }
+
+  /** Revokes the key and its subtree; null when it is not the caller's key or below it. */
+  async revoke(caller: Caller, id: string): Promise<KeyView | null> {
+    const principal = keyOf(caller)
+    const now = Date.now()
+    const revoked = await revokeKey(this.#store, principal.key, id, now)
+    if ('notFound' in revoked) return null
+    this.#cache.forgetTree(id)
+    if (revoked.revoked > 0) await audit(this.#store, caller, 'key.revoked', { keyId: id, revoked: revoked.revoked }, now)
+    const key = await this.#store.getKey(id)
+    return key === null ? null : toKeyView(key)
+  }
+}
+
+/** The caller's key principal; anonymous callers have no keys to manage. */
+function keyOf(caller: Caller): KeyPrincipal {
+  if (caller.principal.kind !== 'key') throw new ApiError('unauthenticated', 'keys are managed with a key (Authorization: Bearer <key>)')
+  return caller.principal
+}
+

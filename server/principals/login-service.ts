@@ -1,0 +1,73 @@
+/**
+ * Logging in with a name and password: the web client's way in. A login is
+ * a key of its own (kind `login`, a root key of the account with every scope
+ * its role allows, valid LOGIN_TTL_MS), whose secret the login route puts in
+ * an HttpOnly cookie; so a login is listed, revoked and checked like any
+ * key, and logging out revokes it (the logout route, through KeyService).
+ *
+ * Password hashing costs tens of milliseconds of CPU by design, so attempts
+ * are budgeted per client address (LOGIN_ATTEMPTS per LOGIN_WINDOW_MS, 429
+ * past it): a flood of guesses cannot take the CPU from other callers. An
+ * unknown name costs the same hash as a wrong password, so timing does not
+ * tell which names exist. Failures and successes are audited.
+ */
+import type { Caller } from '../caller.ts'
+import { ClientBudget } from '../client-budget.ts'
+import { ApiError } from '../errors.ts'
+import type { AccountRecord, PrincipalStore } from '../store/principals-port.ts'
+import { audit } from './audit.ts'
+import { createRootKey } from './keys.ts'
+import { hashPassword, verifyPassword } from './password.ts'
+import { fullGrant } from './principal.ts'
+
+/** How long a login lasts. */
+export const LOGIN_TTL_MS = 7 * 24 * 60 * 60_000
+/** Password attempts one client address may make per window. */
+export const LOGIN_ATTEMPTS = 20
+export const LOGIN_WINDOW_MS = 10 * 60_000
+
+export interface Login {
+  account: AccountRecord
+  /** The login key's secret, for the cookie. */
+  secret: string
+  expiresAt: number
+}
+
+export class LoginService {
+  readonly #store: PrincipalStore
+  readonly #attempts = new ClientBudget(LOGIN_ATTEMPTS, LOGIN_WINDOW_MS)
+  /** A hash to verify against when the name is unknown, so that costs what a wrong password does. */
+  readonly #decoy = hashPassword('not a password anyone has')
+
+  constructor({ store }: { store: PrincipalStore }) {
+    this.#store = store
+  }
+
+  /**
+   * @example
+   *   const { secret, expiresAt } = await logins.login(caller, { name: 'admin', password })
+   */
+  async login(caller: Caller, { name, password }: { name: string; password: string }): Promise<Login> {
+    const now = Date.now()
+    const wait = this.#attempts.waitMs(caller.client, 1, now)
+    if (wait > 0) throw new ApiError('rate_limited', `this address made ${LOGIN_ATTEMPTS} login attempts in ${LOGIN_WINDOW_MS / 60_000} minutes, the most it may`, wait)
+    this.#attempts.spend(caller.client, 1, now)
+    const account = await this.#store.getAccountByName(name)
+    const usable = account !== null && account.disabledAt === null && account.passwordHash !== null
+    const matches = await verifyPassword(password, usable ? account.passwordHash! : await this.#decoy)
+    if (!usable || !matches) {
+      await audit(this.#store, caller, 'login.failed', { name, reason: account === null ? 'unknown name' : !usable ? 'cannot log in' : 'wrong password' }, now)
+      throw new ApiError('unauthenticated', 'the name or the password is wrong')
+    }
+    const expiresAt = now + LOGIN_TTL_MS
+    const made = await createRootKey(this.#store, account, { name: 'web login', grant: fullGrant(account.role, expiresAt), kind: 'login' }, now)
+    if ('refusal' in made) throw new Error(`a login grant was refused: ${made.refusal.message}`)
+    await audit(this.#store, { ...caller, principal: { kind: 'key', account, key: made.record, grant: made.record.grant } }, 'login', { method: 'password' }, now)
+    return { account, secret: made.secret, expiresAt }
+  }
+
+  /** Forgets addresses whose attempts are whole again; the sweep calls it. */
+  forgetRefilled(now = Date.now()): void {
+    this.#attempts.forgetRefilled(now)
+  }
+}
