@@ -4,8 +4,8 @@
  *
  * - an account's `oidc` field is left out, not null, when it has none: the
  *   unique index on (oidc.issuer, oidc.subject) is sparse, so only accounts
- *   with an identity compete (FerretDB v1 has sparse indexes but not
- *   partial ones);
+ *   with an identity compete (FerretDB v1 has no partial indexes; it
+ *   accepts `sparse` and leaves such documents out of a unique index anyway);
  * - a key's `ancestors` array has a multikey index: a subtree is
  *   `{$or: [{_id}, {ancestors: id}]}`, revoked by one updateMany;
  * - an audit record's detail is JSON text, as a notebook's cells are: its
