@@ -45,33 +45,37 @@ describe('SqliteStore files', () => {
     db.close()
   })
 
-  it('finds the ended jobs retention deletes through an index, not a scan of all jobs', async () => {
+  /** The query plans of statements on a store file as the store makes it. */
+  async function plansOn(...statements: string[]): Promise<string[]> {
     const root = tempDir()
     roots.push(root)
     const store = new SqliteStore(root)
     await store.open()
     await store.close()
     const db = new Database(join(root, SQLITE_FILE), { readonly: true })
-    const plan = db.prepare("EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE ended_at < 5 AND status NOT IN ('queued', 'running') ORDER BY ended_at LIMIT 10")
-      .all() as { detail: string }[]
-    db.close()
-    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING INDEX jobs_by_end/)
+    try {
+      return statements.map((sql) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((p) => p.detail).join('\n'))
+    } finally {
+      db.close()
+    }
+  }
+
+  it('finds the ended jobs retention deletes through an index, not a scan of all jobs', async () => {
+    const [plan] = await plansOn("SELECT id FROM jobs WHERE ended_at < 5 AND status NOT IN ('queued', 'running') ORDER BY ended_at LIMIT 10")
+    expect(plan).toMatch(/USING INDEX jobs_by_end/)
   })
 
-  it('finds a key by its hash and a key\'s subtree through indexes, not a scan of all keys', async () => {
-    const root = tempDir()
-    roots.push(root)
-    const store = new SqliteStore(root)
-    await store.open()
-    await store.close()
-    const db = new Database(join(root, SQLITE_FILE), { readonly: true })
-    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((p) => p.detail).join('\n')
-    const byHash = plan("SELECT * FROM api_keys WHERE secret_hash = 'x'")
-    const subtree = plan("UPDATE api_keys SET revoked_at = 1 WHERE revoked_at IS NULL AND (id = 'k' OR id IN (SELECT key_id FROM key_ancestors WHERE ancestor_id = 'k'))")
-    db.close()
+  it('finds a key by its hash, a key\'s subtree and an owner\'s jobs through indexes, not a scan', async () => {
+    const [byHash, subtree, byOwner] = await plansOn(
+      "SELECT * FROM api_keys WHERE secret_hash = 'x'",
+      "UPDATE api_keys SET revoked_at = 1 WHERE revoked_at IS NULL AND (id = 'k' OR id IN (SELECT key_id FROM key_ancestors WHERE ancestor_id = 'k'))",
+      "SELECT * FROM jobs WHERE owner = 'a' ORDER BY created_at DESC, rowid DESC LIMIT 10",
+    )
     expect(byHash).toMatch(/USING INDEX sqlite_autoindex_api_keys/)
     expect(subtree).toMatch(/key_ancestors USING PRIMARY KEY \(ancestor_id=\?\)/)
     expect(subtree).not.toMatch(/SCAN api_keys/)
+    expect(byOwner).toMatch(/USING INDEX jobs_by_owner/)
+    expect(byOwner).not.toMatch(/TEMP B-TREE/)
   })
 
   it('opens a file made before sessions, keys and owners, and reads its rows back with the defaults', async () => {
