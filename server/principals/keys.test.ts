@@ -3,7 +3,7 @@
  * secrets, sub-keys that only narrow, publishable keys, revocation of a
  * subtree by a key inside it and only there, resolving a secret to a live
  * key, and a sub-key made while its parent is revoked on another store
- * instance over the same file.
+ * instance over the same data (SQLite, and MongoDB where one can be had).
  *
  *   root (keys:manage, cells:run, sessions:use, notebooks:read)
  *    ├── middle (keys:manage, cells:run)
@@ -11,10 +11,13 @@
  *    └── sibling
  */
 import { setImmediate as tick } from 'node:timers/promises'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { sampleAccount } from '../../test/support/contracts/samples.ts'
+import { mongoMissing, startTestMongo, type TestMongo } from '../../test/support/ferretdb.ts'
+import { describeWith } from '../../test/support/needs.ts'
 import { tempDir } from '../../test/support/temp-dir.ts'
-import type { AccountRecord, KeyRecord } from '../store/port.ts'
+import { MongoStore } from '../store/mongo.ts'
+import type { AccountRecord, KeyRecord, PrincipalStore } from '../store/port.ts'
 import { SqliteStore } from '../store/sqlite.ts'
 import { hashKeySecret } from './key-secret.ts'
 import { createRootKey, createSubKey, resolveKey, revokeKey, type MadeKey, type SubKeyCreation } from './keys.ts'
@@ -205,37 +208,67 @@ describe('resolving a secret', () => {
   })
 })
 
+/**
+ * Makes children of fresh root keys on `creator` while `revoker` (another
+ * instance over the same data) revokes each root after a varying number of
+ * event-loop turns, and checks no child is left live.
+ */
+async function raceRevocation(creator: PrincipalStore, revoker: PrincipalStore, owner: AccountRecord): Promise<void> {
+  const outcomes = { made: 0, parentRevoked: 0 }
+  for (let delay = 0; delay < 12; delay++) {
+    const parent = made(await createRootKey(creator, owner, { name: 'root', grant: FULL, kind: 'secret' }, NOW))
+    const revoke = (async () => {
+      for (let i = 0; i < delay; i++) await tick()
+      await revoker.revokeKeyTree(parent.record.id, NOW + 1)
+    })()
+    const creations = await Promise.all(Array.from({ length: 4 }, (_, i) => createSubKey(creator, parent.record, { name: `child ${i}`, request: {} }, NOW + 2)))
+    await revoke
+    const live = (await creator.listKeyTree(parent.record.id)).filter((k: KeyRecord) => k.revokedAt === null)
+    expect(live).toEqual([])
+    // A creation that reported a key (it finished before the revocation) has it revoked now; the others were told.
+    for (const c of creations) {
+      if ('record' in c) expect(await resolveKey(creator, c.secret, NOW + 3)).toBeNull()
+      else expect(c).toEqual({ parentRevoked: true })
+      outcomes['record' in c ? 'made' : 'parentRevoked'] += 1
+    }
+  }
+  // The revocation fell both before and after some creations finished, so both paths were taken.
+  expect(outcomes.made).toBeGreaterThan(0)
+  expect(outcomes.parentRevoked).toBeGreaterThan(0)
+}
+
 describe('a sub-key made while its parent is revoked on another instance', () => {
-  it('is never left live, wherever the revocation falls', async () => {
+  it('is never left live on SQLite, wherever the revocation falls', async () => {
     // A second store over the same file, as a second web instance would have.
     const other = new SqliteStore(tmp.dir)
     await other.open()
-    const outcomes = { made: 0, parentRevoked: 0 }
     try {
-      for (let delay = 0; delay < 12; delay++) {
-        const parent = await rootKey()
-        const revoke = (async () => {
-          for (let i = 0; i < delay; i++) await tick()
-          await other.revokeKeyTree(parent.record.id, NOW + 1)
-        })()
-        const creations = await Promise.all([
-          ...Array.from({ length: 4 }, (_, i) => createSubKey(store, parent.record, { name: `child ${i}`, request: {} }, NOW + 2)),
-          revoke,
-        ])
-        const live = (await store.listKeyTree(parent.record.id)).filter((k: KeyRecord) => k.revokedAt === null)
-        expect(live).toEqual([])
-        // A creation that reported a key (it finished before the revocation) has it revoked now; the others were told.
-        for (const c of creations.slice(0, 4) as SubKeyCreation[]) {
-          if ('record' in c) expect(await resolveKey(store, c.secret, NOW + 3)).toBeNull()
-          else expect(c).toEqual({ parentRevoked: true })
-          outcomes['record' in c ? 'made' : 'parentRevoked'] += 1
-        }
-      }
-      // The revocation fell both before and after some creations finished, so both paths were taken.
-      expect(outcomes.made).toBeGreaterThan(0)
-      expect(outcomes.parentRevoked).toBeGreaterThan(0)
+      await raceRevocation(store, other, account)
     } finally {
       await other.close()
+    }
+  })
+})
+
+describeWith(mongoMissing, 'a sub-key made while its parent is revoked on another MongoDB instance', () => {
+  let mongo: TestMongo
+  beforeAll(async () => {
+    mongo = await startTestMongo()
+  })
+  afterAll(async () => {
+    await mongo?.close()
+  })
+
+  it('is never left live, wherever the revocation falls', async () => {
+    const options = { uri: mongo.uri, dbName: mongo.newDbName() }
+    const [a, b] = [new MongoStore(options), new MongoStore(options)]
+    await Promise.all([a.open(), b.open()])
+    try {
+      await a.insertAccount(account)
+      await raceRevocation(a, b, account)
+      if (mongo.kind === 'external') await a.client.db(options.dbName).dropDatabase()
+    } finally {
+      await Promise.all([a.close(), b.close()])
     }
   })
 })

@@ -10,12 +10,11 @@
  * revoked while its child is being made (on another web instance, say), so
  * createSubKey reads the parent again after inserting the child and revokes
  * the child if the parent is gone: no live child of a revoked key survives.
- * On SQLite that is airtight: statements run one at a time, so either the
- * revocation saw the child or the re-read sees the revocation. MongoDB has
- * no isolation across the documents of one updateMany: a child stored while
- * the revocation is under way could be passed over by it and still find its
- * parent not yet revoked. Closing that would take resolveKey checking every
- * ancestor on each request; it does not, so a request costs two reads.
+ * On SQLite statements run one at a time, so either the revocation saw the
+ * child or the re-read sees the revocation. On MongoDB one updateMany does
+ * not see every document inserted while it runs, so the adapter repeats it
+ * until it revokes nothing more (mongo-principals.ts); a request still
+ * costs two reads, the key and its account, and never its ancestors.
  *
  * Audit records are the caller's to append: they carry the client's
  * address, which this service does not know.
