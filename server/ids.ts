@@ -1,7 +1,7 @@
 /**
  * The ids the web tier makes, one generator per kind: job ids on the hot
- * path (one per cell, so their random bytes are drawn in bulk), session and
- * notebook ids now and then. Each is url-safe base64 of random bytes, so it
+ * path (one per cell, so their random bytes are drawn in bulk), session,
+ * notebook, account, key and audit ids now and then. Each is url-safe base64 of random bytes, so it
  * is unguessable and needs no escaping in a path; the shapes a client may
  * send are checked by the protocol's schemas (jobIdSchema, sessionIdSchema,
  * notebookIdSchema).
@@ -46,4 +46,15 @@ export function newSessionId(): string {
  */
 export function newNotebookId(): string {
   return randomBytes(9).toString('base64url')
+}
+
+/**
+ * 16 url-safe characters from 96 random bits, for accounts, keys and audit
+ * records: unique without coordination between web instances. A key's id
+ * names it in lists and in DELETE, and grants nothing: its secret does.
+ *
+ * @example newRecordId() // 'Vb0c2yY8Qm_1xTzA'
+ */
+export function newRecordId(): string {
+  return randomBytes(12).toString('base64url')
 }

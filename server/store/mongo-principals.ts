@@ -4,10 +4,11 @@
  *
  * - an account's `oidc` field is left out, not null, when it has none: the
  *   unique index on (oidc.issuer, oidc.subject) is sparse, so only accounts
- *   with an identity compete (FerretDB v1 has sparse indexes but not
- *   partial ones);
+ *   with an identity compete (FerretDB v1 has no partial indexes; it
+ *   accepts `sparse` and leaves such documents out of a unique index anyway);
  * - a key's `ancestors` array has a multikey index: a subtree is
- *   `{$or: [{_id}, {ancestors: id}]}`, revoked by one updateMany;
+ *   `{$or: [{_id}, {ancestors: id}]}`, revoked by one updateMany (then
+ *   repeated for children made meanwhile, see revokeKeyTree);
  * - an audit record's detail is JSON text, as a notebook's cells are: its
  *   keys are whatever the caller chose, and FerretDB refuses some.
  *
@@ -59,6 +60,8 @@ interface AuditDoc {
 
 const MAJORITY = { writeConcern: { w: 'majority' } } as const
 const DUPLICATE_KEY = 11000
+/** Passes after the first only find children made during the one before; a few settle any tree. */
+const MAX_REVOKE_PASSES = 4
 
 /**
  * @example
@@ -143,9 +146,22 @@ export class MongoPrincipals implements PrincipalStore {
     return fromKeyDoc(await this.keys.findOne({ secretHash }))
   }
 
+  /**
+   * The first updateMany revokes the tree. MongoDB does not isolate the
+   * documents of one updateMany from inserts made meanwhile, so a sub-key
+   * stored while it ran may be passed over and still have found its parent
+   * live (keys.ts re-reads the parent after inserting a child). Running it
+   * again until it finds nothing catches those: a child stored after a pass
+   * began finds its parent already revoked and revokes itself.
+   */
   async revokeKeyTree(id: string, now: number): Promise<number> {
-    const result = await this.keys.updateMany({ $or: [{ _id: id }, { ancestors: id }], revokedAt: null }, { $set: { revokedAt: new Date(now) } }, MAJORITY)
-    return result.modifiedCount
+    let revoked = 0
+    for (let pass = 0; pass < MAX_REVOKE_PASSES; pass++) {
+      const result = await this.keys.updateMany({ $or: [{ _id: id }, { ancestors: id }], revokedAt: null }, { $set: { revokedAt: new Date(now) } }, MAJORITY)
+      revoked += result.modifiedCount
+      if (result.modifiedCount === 0) break
+    }
+    return revoked
   }
 
   async listKeyTree(id: string): Promise<KeyRecord[]> {

@@ -75,6 +75,39 @@ describeWith(mongoMissing, 'MongoStore', () => {
       await store.close()
     })
 
+    it('creates the unique and lookup indexes of accounts and keys', async () => {
+      const store = await openStore()
+      const db = store.client.db(store.dbName)
+      const keys = await db.collection('keys').indexes()
+      expect(keys.find((i) => i.name === 'secretHash')).toMatchObject({ key: { secretHash: 1 }, unique: true })
+      expect(keys.find((i) => i.name === 'ancestors')).toMatchObject({ key: { ancestors: 1 } })
+      const accounts = await db.collection('accounts').indexes()
+      expect(accounts.find((i) => i.name === 'name')).toMatchObject({ key: { name: 1 }, unique: true })
+      // FerretDB does not report `sparse`; it leaves documents without the fields out of a unique index anyway (the contract checks both).
+      const sparse = mongo.kind === 'ferretdb' ? {} : { sparse: true }
+      expect(accounts.find((i) => i.name === 'oidc')).toMatchObject({ key: { 'oidc.issuer': 1, 'oidc.subject': 1 }, unique: true, ...sparse })
+      expect((await db.collection('audit').indexes()).map((i) => i.name)).toContain('at_id')
+      await store.close()
+    })
+
+    it('reads jobs, sessions and notebooks written before keys and owners with the defaults', async () => {
+      const store = await openStore()
+      const db = store.client.db(store.dbName)
+      const job = sampleJob({ status: 'done' })
+      const { keyId: _keyId, private: _private, id, ...oldJob } = { ...job, createdAt: new Date(job.createdAt), startedAt: null, endedAt: null }
+      await db.collection('jobs').insertOne({ _id: id as never, ...oldJob })
+      await db.collection('sessions').insertOne({
+        _id: 'oldsession' as never, status: 'ended', owner: 'anonymous', client: '::1', memoryMb: 64, createdAt: new Date(10), lastUsedAt: new Date(11),
+        endedAt: new Date(12), endReason: 'idle', cells: 3,
+      })
+      await db.collection('notebooks').insertOne({ _id: 'oldnotebook' as never, title: 'Old', cells: '[{"code":"1"}]', createdAt: new Date(10), updatedAt: new Date(20) })
+      expect(await store.getJob(id)).toEqual(job)
+      expect(await store.getSession('oldsession')).toMatchObject({ owner: 'anonymous', keyId: null, cells: 3, endedAt: 12 })
+      expect(await store.getNotebook('oldnotebook')).toEqual({ id: 'oldnotebook', title: 'Old', cells: [{ code: '1' }], owner: 'anonymous', keyId: null, createdAt: 10, updatedAt: 20 })
+      expect((await store.listNotebooksByOwner('anonymous', 5)).map((n) => n.id)).toEqual(['oldnotebook'])
+      await store.close()
+    })
+
     it('writes a thousand outputs of one job as a handful of commands, with majority', async () => {
       const store = await openStore({ clientOptions: { monitorCommands: true } })
       const job = sampleJob({ status: 'running' })

@@ -1,8 +1,10 @@
 /**
  * The store port: everything the web tier keeps (jobs and their outputs,
- * sessions, saved notebooks, and the principals of principals-port.ts) goes through this interface. Adapters: SQLite (embedded default, sqlite.ts)
- * and MongoDB (production). Every promise made here is tested against every
- * adapter by the contract suite in test/support/contracts/store.ts.
+ * sessions, saved notebooks, and the accounts, keys and audit log of
+ * principals-port.ts) goes through this interface. Adapters: SQLite
+ * (embedded default, sqlite.ts) and MongoDB (production). Every promise
+ * made here is tested against every adapter by the contract suite in
+ * test/support/contracts/store.ts.
  *
  * Writes are batched: the server collects what the dispatcher sends during
  * one tick and hands it over as one `apply` call, which an adapter runs as

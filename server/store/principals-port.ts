@@ -101,9 +101,10 @@ export interface PrincipalStore {
   /** The key whose secret has this hash (indexed): the lookup behind every request with a key. Revoked keys too. */
   getKeyByHash(secretHash: string): Promise<KeyRecord | null>
   /**
-   * Revokes the key and every key below it at once (one statement); keys
-   * revoked before keep their first revokedAt. Returns how many were newly
-   * revoked (0 for an unknown id).
+   * Revokes the key and every key below it at once (one UPDATE on SQLite,
+   * one updateMany on MongoDB, repeated there for sub-keys stored while it
+   * ran); keys revoked before keep their first revokedAt. Returns how many
+   * were newly revoked (0 for an unknown id).
    */
   revokeKeyTree(id: string, now: number): Promise<number>
   /** The key and all its descendants in treeOrder (a parent before its children); [] for an unknown id. */

@@ -17,6 +17,9 @@ import {
   type JobUpdate, type KeyRecord, type NotebookRecord, type SessionRecord, type Store, type StoreHealth, type UpdateResult,
 } from './port.ts'
 import { PRINCIPAL_SCHEMA, SqlitePrincipals } from './sqlite-principals.ts'
+import {
+  fromJobRow, fromNotebookRow, fromSessionRow, jobParams, sessionParams, toJson, type JobRow, type NotebookRow, type SessionRow,
+} from './sqlite-rows.ts'
 
 /** The file name of the store inside the data directory. */
 export const SQLITE_FILE = 'cellgate.db'
@@ -72,51 +75,6 @@ CREATE TABLE IF NOT EXISTS outputs (
   PRIMARY KEY (job_id, seq)
 );
 `
-
-interface JobRow {
-  id: string
-  status: JobStatus
-  code: string
-  owner: string
-  limits: string
-  priority: number
-  created_at: number
-  started_at: number | null
-  ended_at: number | null
-  result: string | null
-  error: string | null
-  usage: string | null
-  dispatcher_boot: string | null
-  sandbox_id: string | null
-  session_id: string | null
-  session_cell: number | null
-  key_id: string | null
-  private: 0 | 1
-}
-
-interface SessionRow {
-  id: string
-  status: SessionRecord['status']
-  owner: string
-  key_id: string | null
-  client: string
-  memory_mb: number
-  created_at: number
-  last_used_at: number
-  ended_at: number | null
-  end_reason: string | null
-  cells: number
-}
-
-interface NotebookRow {
-  id: string
-  title: string
-  cells: string
-  owner: string
-  key_id: string | null
-  created_at: number
-  updated_at: number
-}
 
 /**
  * Columns added to a table after its first release: added to a file made
@@ -225,7 +183,7 @@ export class SqliteStore implements Store {
 
   async getJob(id: string): Promise<JobRecord | null> {
     const row = this.sql().getJob.get(id) as JobRow | undefined
-    return row ? fromRow(row) : null
+    return row ? fromJobRow(row) : null
   }
 
   async getOutputs(jobId: string, afterSeq = 0, limit = -1): Promise<Output[]> {
@@ -233,12 +191,12 @@ export class SqliteStore implements Store {
   }
 
   async listJobsByOwner(owner: string, limit: number): Promise<JobRecord[]> {
-    return (this.sql().listJobsByOwner.all(owner, limit) as JobRow[]).map(fromRow)
+    return (this.sql().listJobsByOwner.all(owner, limit) as JobRow[]).map(fromJobRow)
   }
 
   async findJobsByStatus(statuses: readonly JobStatus[], limit = -1): Promise<JobRecord[]> {
     const rows = this.sql().findByStatus.all(JSON.stringify(statuses), limit) as JobRow[]
-    return rows.map(fromRow)
+    return rows.map(fromJobRow)
   }
 
   async apply(updates: readonly JobUpdate[]): Promise<UpdateResult[]> {
@@ -441,92 +399,5 @@ function addMissingColumns(db: Database.Database): void {
   for (const [table, column, type] of ADDED_COLUMNS) {
     const columns = db.pragma(`table_info(${table})`) as { name: string }[]
     if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`)
-  }
-}
-
-function jobParams(job: JobRecord): Record<string, unknown> {
-  return {
-    id: job.id,
-    status: job.status,
-    code: job.code,
-    owner: job.owner,
-    key_id: job.keyId,
-    private: job.private ? 1 : 0,
-    limits: JSON.stringify(job.limits),
-    priority: job.priority,
-    created_at: job.createdAt,
-    started_at: job.startedAt,
-    ended_at: job.endedAt,
-    result: toJson(job.result),
-    error: toJson(job.error),
-    usage: toJson(job.usage),
-    dispatcher_boot: job.dispatcherBoot,
-    sandbox_id: job.sandboxId,
-    session_id: job.session?.id ?? null,
-    session_cell: job.session?.cell ?? null,
-  }
-}
-
-function sessionParams(session: SessionRecord): Record<string, unknown> {
-  return {
-    id: session.id,
-    status: session.status,
-    owner: session.owner,
-    key_id: session.keyId,
-    client: session.client,
-    memory_mb: session.memoryMb,
-    created_at: session.createdAt,
-    last_used_at: session.lastUsedAt,
-    ended_at: session.endedAt,
-    end_reason: session.endReason,
-    cells: session.cells,
-  }
-}
-
-function fromSessionRow(row: SessionRow): SessionRecord {
-  return {
-    id: row.id,
-    status: row.status,
-    owner: row.owner,
-    keyId: row.key_id,
-    client: row.client,
-    memoryMb: row.memory_mb,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    endedAt: row.ended_at,
-    endReason: row.end_reason,
-    cells: row.cells,
-  }
-}
-
-function toJson(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value)
-}
-
-function fromRow(row: JobRow): JobRecord {
-  return {
-    id: row.id,
-    status: row.status,
-    code: row.code,
-    owner: row.owner,
-    keyId: row.key_id,
-    private: row.private === 1,
-    limits: JSON.parse(row.limits),
-    priority: row.priority,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    endedAt: row.ended_at,
-    result: row.result === null ? null : JSON.parse(row.result),
-    error: row.error === null ? null : JSON.parse(row.error),
-    usage: row.usage === null ? null : JSON.parse(row.usage),
-    dispatcherBoot: row.dispatcher_boot,
-    sandboxId: row.sandbox_id,
-    session: row.session_id === null ? null : { id: row.session_id, cell: row.session_cell! },
-  }
-}
-
-function fromNotebookRow(row: NotebookRow): NotebookRecord {
-  return {
-    id: row.id, title: row.title, cells: JSON.parse(row.cells), owner: row.owner, keyId: row.key_id, createdAt: row.created_at, updatedAt: row.updated_at,
   }
 }
