@@ -15,6 +15,7 @@ import type { Logger } from '../telemetry/logger.ts'
 import { limitBody } from './body-limit.ts'
 import { CLIENT_CLOSED, clientWentAway } from './client-gone.ts'
 import { ApiError, retryAfterSeconds, type ErrorCode } from './errors.ts'
+import { authorize } from './principals/authorize.ts'
 import { logRequests } from './request-log.ts'
 import { StoreUnavailableError } from './store/guard.ts'
 import { identifyCaller, type AppEnv } from './caller.ts'
@@ -74,10 +75,13 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     throw new ApiError('payload_too_large', `the request body is larger than ${MAX_BODY_BYTES} bytes`)
   }))
 
-  // Outside the API: for Prometheus, not for the API's clients (no CORS, no caller).
-  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
-
   app.use(`${API_BASE}/*`, identifyCaller(services.auth))
+  // Outside the API (no CORS), for Prometheus with an admin key (its scrape config's `authorization`).
+  app.use('/metrics', identifyCaller(services.auth))
+  app.get('/metrics', async (c) => {
+    authorize(c.var.caller, 'admin')
+    return c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType })
+  })
 
   app.route(`${API_BASE}/cells`, cellRoutes(services.jobs))
   app.route(`${API_BASE}/cells`, cellEventRoutes(services.jobs, {

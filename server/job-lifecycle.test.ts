@@ -22,6 +22,7 @@ import { silentLogger } from '../telemetry/logger.ts'
 import { tempDir } from '../test/support/temp-dir.ts'
 import { testConfig } from '../test/support/config.ts'
 import { readSse } from '../test/support/sse.ts'
+import { ADMIN_KEY, withKey } from '../test/support/principals.ts'
 
 const POOL: PoolState = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 2, queued: 0 }
 const WAIT = { timeout: 15_000, interval: 5 }
@@ -147,7 +148,7 @@ describe('job lifecycle over ZeroMQ', () => {
     const health = await fetch(`${server.url}/api/v1/health`)
     expect(await health.json()).toMatchObject({ status: 'ok', dispatcher: { connected: true, bootId: 'dispatcher-boot-1' } })
     // The process's own metrics beside the server's, each labelled with the process.
-    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: withKey(ADMIN_KEY) })).text()
     expect(metrics).toContain('cellgate_jobs_ended_total{status="done",process="server"} 1')
     expect(metrics).toMatch(/^cellgate_process_cpu_seconds_total\{process="server"\} /m)
   })

@@ -7,7 +7,7 @@
  * dispatcher is told is already durable.
  */
 import { isTerminal } from '../protocol/index.ts'
-import type { CellError, DispatcherMessage, JobSession, JobView, Limits } from '../protocol/index.ts'
+import type { CellError, DispatcherMessage, JobSession, JobView } from '../protocol/index.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import type { Caller } from './caller.ts'

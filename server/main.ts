@@ -15,6 +15,7 @@ import { createApp } from './app.ts'
 import { ZmqDispatcherLink, type DispatcherLink } from './dispatcher-link.ts'
 import { EventHub } from './event-hub.ts'
 import { startSweep } from './job-recovery.ts'
+import { firstStart } from './principals/first-start.ts'
 import { sweepRetention } from './retention.ts'
 import { ServerMetrics } from './metrics.ts'
 import { createServices, type Services } from './services.ts'
@@ -88,17 +89,18 @@ export async function startServer(config: Config, options: StartServerOptions = 
   })
   const hub = new EventHub(logger.child({ component: 'events' }))
   const metrics = new ServerMetrics(options.registry ?? createRegistry('server'), link)
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
+  const url = `http://${host}:${port}`
+  await firstStart(store, { bootstrapKey: config.auth.bootstrapKey, url: `${url}/` }, logger.child({ component: 'auth' }))
   const services = createServices({ store, link, hub, config, logger, metrics })
-  const { jobs, sessions, notebooks } = services
+  const { jobs, sessions, notebooks, logins } = services
   ready.app = createApp({ services, server: config.server, logger, metrics, webRoot: options.webRoot })
   link.start()
   const sweepLogger = logger.child({ component: 'sweep' })
-  const stopSweep = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire(), notebooks.forgetRefilled()]), config.server.sweepIntervalMs, sweepLogger)
+  const stopSweep = startSweep(() => Promise.all([jobs.sweepStale(), sessions.expire(), notebooks.forgetRefilled(), logins.forgetRefilled()]), config.server.sweepIntervalMs, sweepLogger)
   // A loop of its own, so a long backlog of deletions never delays ending stale jobs and sessions.
   const stopRetention = startSweep(() => sweepRetention({ store, config, logger: sweepLogger }), config.server.sweepIntervalMs, sweepLogger)
 
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host
-  const url = `http://${host}:${port}`
   logger.info({ url, serverId, dispatcher: config.dispatcher.endpoint }, `cellgate server listening on ${url} (server id ${serverId}, dispatcher ${config.dispatcher.endpoint})`)
 
   let closing: Promise<void> | undefined

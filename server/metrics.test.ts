@@ -8,6 +8,7 @@ import type { DispatcherMessage } from '../protocol/index.ts'
 import { metricValue } from '../telemetry/metrics.ts'
 import { readSse } from '../test/support/sse.ts'
 import { inProcessServer, TEST_CALLER, type InProcessServer } from '../test/support/server.ts'
+import { ADMIN_KEY, withKey } from '../test/support/principals.ts'
 
 let s: InProcessServer
 beforeEach(async () => {
@@ -70,7 +71,8 @@ describe('server metrics', () => {
     await deliver([{ type: 'welcome', bootId: 'd1', pool: { sandboxes: 2, connected: 2, ready: 1, freeSlots: 3, queued: 4 } }])
     const job = await s.jobs.submit(TEST_CALLER, { code: 'a' })
     await deliver([started(job.id), ended(job.id, 2)])
-    const res = await s.app.request('/metrics')
+    expect(await s.app.request('/metrics')).toMatchObject({ status: 401 })
+    const res = await s.app.request('/metrics', { headers: withKey(ADMIN_KEY) })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
     const text = await res.text()

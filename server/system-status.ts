@@ -6,6 +6,7 @@
  */
 import type { HealthView, WorkersReport } from '../protocol/index.ts'
 import type { Caller } from './caller.ts'
+import { authorize } from './principals/authorize.ts'
 import type { DispatcherLink } from './dispatcher-link.ts'
 import { ApiError } from './errors.ts'
 import type { Store } from './store/port.ts'
@@ -40,7 +41,9 @@ export class SystemStatusService {
   }
 
   /** The dispatcher's hosts and sandboxes; 503 unavailable when it is not connected or does not answer in time. */
-  async workers(_caller: Caller): Promise<WorkersReport> {
+  /** Admins only: hosts, sandboxes and their errors are the operator's business. */
+  async workers(caller: Caller): Promise<WorkersReport> {
+    authorize(caller, 'admin')
     const report = await this.link.requestWorkers()
     if (!report) throw new ApiError('unavailable', 'the dispatcher is not connected or did not answer in time')
     return report

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from '../../telemetry/logger.ts'
 import { newRecordId } from '../ids.ts'
 import type { AccountRecord, PrincipalStore } from '../store/principals-port.ts'
-import { hashKeySecret } from './key-secret.ts'
+import { hashKeySecret, SHOWN_PREFIX } from './key-secret.ts'
 import { createRootKey } from './keys.ts'
 import { hashPassword } from './password.ts'
 import { ANONYMOUS } from '../store/port.ts'
@@ -40,9 +40,8 @@ export async function firstStart(store: PrincipalStore, options: FirstStartOptio
   if (options.bootstrapKey !== undefined) {
     const admin = account(newRecordId(), ADMIN_NAME, 'admin', null, now)
     if (!(await store.insertAccount(admin))) return
-    const made = await createRootKey(store, admin, { name: 'bootstrap (CELLGATE_BOOTSTRAP_KEY)', grant: fullGrant('admin'), kind: 'secret' }, now, {
-      secret: options.bootstrapKey, hash: hashKeySecret(options.bootstrapKey), prefix: options.bootstrapKey.slice(0, 12),
-    })
+    const secret = { secret: options.bootstrapKey, hash: hashKeySecret(options.bootstrapKey), prefix: options.bootstrapKey.slice(0, SHOWN_PREFIX) }
+    const made = await createRootKey(store, admin, { name: 'bootstrap (CELLGATE_BOOTSTRAP_KEY)', grant: fullGrant('admin'), kind: 'secret', secret }, now)
     if ('record' in made) logger.info({ keyId: made.record.id }, 'first start: made the admin account with the key CELLGATE_BOOTSTRAP_KEY')
     return
   }

@@ -26,7 +26,7 @@ export interface NewKeySecret {
 const PREFIXES: Record<SecretKind, string> = { secret: 'cg_sk_', publishable: 'cg_pk_' }
 const RANDOM_BYTES = 32
 /** `cg_sk_` and 4 characters of the random part: enough to tell a person's keys apart, far too little to guess the rest. */
-const SHOWN_PREFIX = 12
+export const SHOWN_PREFIX = 12
 /** 32 bytes in url-safe base64, without padding. */
 const SECRET_SHAPE = /^cg_[sp]k_[A-Za-z0-9_-]{43}$/
 const SECRET_LENGTH = 6 + 43

@@ -21,7 +21,7 @@
  */
 import { newRecordId } from '../ids.ts'
 import type { AccountRecord, KeyRecord, PrincipalStore } from '../store/principals-port.ts'
-import { hashKeySecret, looksLikeKeySecret, newKeySecret } from './key-secret.ts'
+import { hashKeySecret, looksLikeKeySecret, newKeySecret, type NewKeySecret } from './key-secret.ts'
 import { narrow, type Grant, type GrantRequest, type Refusal, type Scope } from './rights.ts'
 
 /** What a publishable key (one a page embeds, so anyone can read it) may hold: running cells and sessions. */
@@ -50,11 +50,11 @@ type Store = Pick<PrincipalStore, 'insertKey' | 'getKey' | 'getKeyByHash' | 'rev
  *   console.log(made.secret) // cg_sk_…, once
  */
 export async function createRootKey(
-  store: Store, account: Pick<AccountRecord, 'id'>, { name, grant, kind }: { name: string; grant: Grant; kind: KeyRecord['kind'] }, now = Date.now(),
+  store: Store, account: Pick<AccountRecord, 'id'>, { name, grant, kind, secret }: { name: string; grant: Grant; kind: KeyRecord['kind']; secret?: NewKeySecret }, now = Date.now(),
 ): Promise<KeyCreation> {
   const refusal = kind === 'publishable' ? publishableRefusal(grant) : null
   if (refusal) return { refusal }
-  return insert(store, { accountId: account.id, parentId: null, ancestors: [], name, kind, grant }, now)
+  return insert(store, { accountId: account.id, parentId: null, ancestors: [], name, kind, grant }, now, secret)
 }
 
 /**
@@ -133,9 +133,11 @@ function publishableRefusal(grant: Grant): Refusal | null {
   return null
 }
 
-async function insert(store: Store, fields: Pick<KeyRecord, 'accountId' | 'parentId' | 'ancestors' | 'name' | 'kind' | 'grant'>, now: number): Promise<MadeKey> {
+async function insert(
+  store: Store, fields: Pick<KeyRecord, 'accountId' | 'parentId' | 'ancestors' | 'name' | 'kind' | 'grant'>, now: number,
   // A login key's secret travels in a cookie but is a secret key like any other.
-  const { secret, hash, prefix } = newKeySecret(fields.kind === 'publishable' ? 'publishable' : 'secret')
+  { secret, hash, prefix }: NewKeySecret = newKeySecret(fields.kind === 'publishable' ? 'publishable' : 'secret'),
+): Promise<MadeKey> {
   const record: KeyRecord = { id: newRecordId(), ...fields, prefix, secretHash: hash, createdAt: now, lastUsedAt: null, revokedAt: null }
   await store.insertKey(record)
   return { record, secret }

@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../main.ts'
 import { silentLogger } from '../../telemetry/logger.ts'
 import { tempDir } from '../../test/support/temp-dir.ts'
 import { testConfig } from '../../test/support/config.ts'
+import { ADMIN_KEY, withKey } from '../../test/support/principals.ts'
 
 const POOL = { sandboxes: 1, connected: 1, ready: 1, freeSlots: 2, queued: 0 }
 const REPORT: WorkersReport = {
@@ -60,7 +61,7 @@ async function server(endpoint: string): Promise<RunningServer> {
 }
 
 async function getWorkers(running: RunningServer): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${running.url}/api/v1/workers`)
+  const res = await fetch(`${running.url}/api/v1/workers`, { headers: withKey(ADMIN_KEY) })
   return { status: res.status, body: await res.json() }
 }
 

@@ -10,6 +10,7 @@ import type { DispatcherMessage, PoolState, ServerMessage, WorkersReport } from 
 import { Registry } from 'prom-client'
 import { createApp, type AppOptions } from '../../server/app.ts'
 import type { Caller } from '../../server/caller.ts'
+import { firstStart } from '../../server/principals/first-start.ts'
 import { anonymousPrincipal } from '../../server/principals/principal.ts'
 import type { DispatcherLink, DispatcherState } from '../../server/dispatcher-link.ts'
 import { EventHub } from '../../server/event-hub.ts'
@@ -89,6 +90,7 @@ export async function inProcessServer(
   const logger = appOptions.logger ?? silentLogger()
   const hub = new EventHub(logger)
   const metrics = new ServerMetrics(new Registry(), link)
+  await firstStart(store, { bootstrapKey: config.auth.bootstrapKey, url: 'http://127.0.0.1/' }, logger)
   const services = createServices({ store: guardStore(store), link, hub, config, logger, metrics })
   const app = createApp({ services, server: config.server, logger, metrics, webRoot: join(tmp.dir, 'no-web-build'), ...appOptions })
   return {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCluster, type Cluster } from '../../bin/cluster.ts'
 import { childrenOf } from './processes.ts'
+import { ADMIN_KEY } from './principals.ts'
 
 export interface TestCluster extends Cluster {
   dataDir: string
@@ -64,6 +65,7 @@ async function tryStartCluster(env: Record<string, string>): Promise<TestCluster
   const clusterEnv = {
     PORT: String(port),
     CELLGATE_DATA_DIR: dataDir,
+    CELLGATE_BOOTSTRAP_KEY: ADMIN_KEY,
     CELLGATE_DISPATCHER: `tcp://127.0.0.1:${dispatcherPort}`,
     CELLGATE_SANDBOX_ENDPOINT: `tcp://127.0.0.1:${sandboxPort}`,
     // Clusters run side by side (parallel test files, bench targets): none may take the default 9464.
