@@ -52,23 +52,28 @@ describeWith(chromiumMissing(), 'sessions of embedded cells across page loads', 
     await cell.locator('[role=status] [data-status]:not([data-status=queued]):not([data-status=running])').waitFor()
   }
 
-  /** The sessions the page's cells ran in, from each cell's own record (its "Open on cellgate" link names it). */
-  async function sessionsRun(page: Page): Promise<string[]> {
-    const ids: string[] = []
-    for (const link of await page.getByRole('link', { name: 'Open on cellgate' }).all()) {
-      const cellId = new URL((await link.getAttribute('href'))!).pathname.split('/').pop()!
-      const job = (await (await fetch(`${cluster.url}/api/v1/cells/${cellId}`)).json()) as { session: string | null }
-      if (job.session && !ids.includes(job.session)) ids.push(job.session)
-    }
-    return ids
+  /**
+   * The sessions the page's cells are sent to, from the requests it makes
+   * (a cell's permalink does not show its session), since the last `mark()`.
+   */
+  function watchSessions(page: Page): { sent(): string[]; mark(): void } {
+    let ids: string[] = []
+    page.on('request', (request) => {
+      if (request.method() !== 'POST' || !request.url().endsWith('/api/v1/cells')) return
+      const session = (request.postDataJSON() as { session?: string }).session
+      if (session !== undefined && !ids.includes(session)) ids.push(session)
+    })
+    return { sent: () => [...ids], mark: () => void (ids = []) }
   }
   const sessionStatus = async (id: string) => ((await (await fetch(`${cluster.url}/api/v1/sessions/${id}`)).json()) as { status: string }).status
 
   it(`ends the page's sessions on each of ${LOADS} reloads, never reaching the limit, and the notebook still gets one`, async () => {
     const page = browser.page
+    const sessions = watchSessions(page)
     await page.goto(hostUrl)
     let before: string[] = []
     for (let load = 1; load <= LOADS; load++) {
+      sessions.mark()
       if (load > 1) await page.reload()
       await run(page, 0)
       await run(page, 1)
@@ -77,7 +82,7 @@ describeWith(chromiumMissing(), 'sessions of embedded cells across page loads', 
       expect(await page.getByRole('alert').count(), `load ${load}`).toBe(0)
       // The last load's sessions were ended as it went, and none of them was picked up again.
       for (const id of before) await expect.poll(() => sessionStatus(id), { message: `load ${load}` }).toBe('ended')
-      const now = await sessionsRun(page)
+      const now = sessions.sent()
       expect(now, `load ${load}`).toHaveLength(2)
       expect(now.filter((id) => before.includes(id)), `load ${load}`).toEqual([])
       before = now
@@ -99,15 +104,18 @@ describeWith(chromiumMissing(), 'sessions of embedded cells across page loads', 
         if (args[0] !== 'pagehide') add.apply(this, args)
       }
     })
+    const sessions = watchSessions(page)
     await page.goto(hostUrl)
     await run(page, 0)
-    const held = await sessionsRun(page)
+    const held = sessions.sent()
+    expect(held).toHaveLength(1)
+    sessions.mark()
     await page.reload()
 
     // x = 41 ran in the last load only: x + 1 gives 42 only in the same session.
     await run(page, 1)
     expect(await cells(page).nth(1).locator('.result-view__text').textContent()).toBe('42')
-    expect(await sessionsRun(page)).toEqual(held)
+    expect(sessions.sent()).toEqual(held)
   })
 
   it('tells a reader who meets the session limit what to do, and runs once there is room', async () => {
