@@ -1,6 +1,6 @@
 /**
- * Copies the embedded SQLite store into MongoDB, for moving an installation
- * to MongoDB. Safe to run again: what is already there is not copied twice.
+ * Copies the embedded SQLite store into MongoDB (jobs, outputs, notebooks,
+ * accounts, keys, audit log), for moving an installation to MongoDB. Safe to run again: what is already there is not copied twice.
  * Stop the server first; start it with MONGODB_URI afterwards.
  *
  *   node --import tsx bin/migrate-to-mongo.ts [--data-dir DIR] --uri URI [--db NAME]
@@ -42,7 +42,10 @@ async function main(): Promise<void> {
     await Promise.all([source.open(), target.open()])
     const counts = await copyToMongo(source, target)
     console.log(`copied ${counts.copiedJobs} of ${counts.jobs} jobs and ${counts.copiedOutputs} of ${counts.outputs} outputs from ${file} to MongoDB database "${dbName}"`)
-    if (counts.copiedJobs < counts.jobs || counts.copiedOutputs < counts.outputs) console.log('the rest were there already')
+    const { notebooks, accounts, keys, audit } = counts
+    console.log(`copied ${notebooks.copied} of ${notebooks.found} notebooks, ${accounts.copied} of ${accounts.found} accounts, ${keys.copied} of ${keys.found} keys and ${audit.copied} of ${audit.found} audit records`)
+    const all = [notebooks, accounts, keys, audit, { found: counts.jobs, copied: counts.copiedJobs }, { found: counts.outputs, copied: counts.copiedOutputs }]
+    if (all.some(({ found, copied }) => copied < found)) console.log('the rest were there already (an account whose name the target had is not copied, nor are its keys)')
   } finally {
     await Promise.all([source.close(), target.close()])
   }

@@ -1,8 +1,9 @@
 /**
  * bin/migrate-to-mongo.ts as an operator runs it: a real SQLite store in a
  * temp directory, the command in a child process, a real FerretDB (or the
- * MongoDB named by MONGODB_URI) as the target. Run twice, it copies nothing
- * the second time.
+ * MongoDB named by MONGODB_URI) as the target: jobs with their outputs,
+ * notebooks, accounts, keys (which then work against the target) and the
+ * audit log. Run twice, it copies nothing the second time.
  */
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -13,6 +14,11 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Output } from '../protocol/index.ts'
 import { sampleJob } from './support/contracts/store.ts'
+import { sampleNotebook } from './support/contracts/samples.ts'
+import { ADMIN_KEY } from './support/principals.ts'
+import { silentLogger } from '../telemetry/logger.ts'
+import { firstStart } from '../server/principals/first-start.ts'
+import { createSubKey, resolveKey } from '../server/principals/keys.ts'
 import { MongoStore } from '../server/store/mongo.ts'
 import { SqliteStore } from '../server/store/sqlite.ts'
 import { mongoMissing, startTestMongo, type TestMongo } from './support/ferretdb.ts'
@@ -44,6 +50,8 @@ describeWith(mongoMissing, 'migrate-to-mongo', () => {
   const done = sampleJob({ status: 'done', startedAt: 1_700_000_000_100, endedAt: 1_700_000_000_200, result: { text: '2', json: 2 } })
   const failed = sampleJob({ status: 'error', error: { name: 'TypeError', message: 'x is not a function' } })
   const queued = sampleJob()
+  const notebooks = [sampleNotebook(), sampleNotebook({ owner: 'someone' })]
+  let subKey: string
 
   beforeAll(async () => {
     mongo = await startTestMongo()
@@ -57,6 +65,13 @@ describeWith(mongoMissing, 'migrate-to-mongo', () => {
       { jobId: done.id, outputs: [1, 2, 3].map(out), transition: { from: ['running'], to: 'done', patch: { startedAt: done.startedAt, endedAt: done.endedAt, result: done.result } } },
       { jobId: failed.id, outputs: [out(1)], transition: { from: ['running'], to: 'error', patch: { error: failed.error } } },
     ])
+    await firstStart(source, { bootstrapKey: ADMIN_KEY, url: 'http://127.0.0.1/' }, silentLogger())
+    const admin = (await resolveKey(source, ADMIN_KEY, Date.now()))!.key
+    const made = await createSubKey(source, admin, { name: 'grader', request: { scopes: ['cells:run'] } }, Date.now())
+    if (!('secret' in made)) throw new Error('no sub-key')
+    subKey = made.secret
+    for (const notebook of notebooks) await source.saveNotebook(notebook)
+    await source.appendAudit({ id: 'audit-1', at: 1_700_000_000_000, action: 'key.created', accountId: admin.accountId, keyId: admin.id, client: 'cli', detail: { keyId: made.record.id } })
     await source.close()
   })
 
@@ -75,11 +90,13 @@ describeWith(mongoMissing, 'migrate-to-mongo', () => {
     expect(first.stderr).toBe('')
     expect(first).toMatchObject({ code: 0 })
     expect(first.stdout).toContain('copied 3 of 3 jobs and 4 of 4 outputs')
+    expect(first.stdout).toContain('copied 2 of 2 notebooks, 2 of 2 accounts, 2 of 2 keys and 1 of 1 audit records')
 
     // The second run takes its target from the environment, as a deployment sets it.
     const second = await migrate(['--data-dir', dataDir], { MONGODB_URI: mongo.uri, CELLGATE_MONGODB_DB: dbName() })
     expect(second).toMatchObject({ code: 0 })
     expect(second.stdout).toContain('copied 0 of 3 jobs and 0 of 4 outputs')
+    expect(second.stdout).toContain('copied 0 of 2 notebooks, 0 of 2 accounts, 0 of 2 keys and 0 of 1 audit records')
 
     const target = new MongoStore({ uri: mongo.uri, dbName: dbName() })
     await target.open()
@@ -88,6 +105,11 @@ describeWith(mongoMissing, 'migrate-to-mongo', () => {
     expect(await target.getJob(queued.id)).toEqual(queued)
     expect(await target.getOutputs(done.id)).toEqual([1, 2, 3].map(out))
     expect(await target.getOutputs(failed.id)).toEqual([out(1)])
+    for (const notebook of notebooks) expect(await target.getNotebook(notebook.id)).toEqual(notebook)
+    // The keys work against the target as they did against the source.
+    expect((await resolveKey(target, ADMIN_KEY, Date.now()))?.account.name).toBe('admin')
+    expect((await resolveKey(target, subKey, Date.now()))?.key.name).toBe('grader')
+    expect((await target.listAudit({ limit: 10 })).map((r) => r.id)).toEqual(['audit-1'])
     await target.close()
   })
 

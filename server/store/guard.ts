@@ -77,6 +77,7 @@ export function guardStore(store: Store): Store {
     saveNotebook: guard((notebook) => store.saveNotebook(notebook)),
     getNotebook: guard((id) => store.getNotebook(id)),
     listNotebooksByOwner: guard((owner, limit) => store.listNotebooksByOwner(owner, limit)),
+    listNotebooks: guard((limit, afterId) => store.listNotebooks(limit, afterId)),
     insertAccount: guard((account) => store.insertAccount(account)),
     getAccount: guard((id) => store.getAccount(id)),
     getAccountByName: guard((name) => store.getAccountByName(name)),

@@ -284,6 +284,11 @@ export class MongoStore implements Store {
     return (await this.notebooks.find(filter).sort({ updatedAt: -1, _id: -1 }).limit(limit).toArray()).map(fromNotebookDoc)
   }
 
+  async listNotebooks(limit: number, afterId?: string): Promise<NotebookRecord[]> {
+    const docs = await this.notebooks.find(afterId === undefined ? {} : { _id: { $gt: afterId } }).sort({ _id: 1 }).limit(limit).toArray()
+    return docs.map(fromNotebookDoc)
+  }
+
   insertAccount(account: AccountRecord): Promise<boolean> { return this.principals.insertAccount(account) }
   getAccount(id: string): Promise<AccountRecord | null> { return this.principals.getAccount(id) }
   getAccountByName(name: string): Promise<AccountRecord | null> { return this.principals.getAccountByName(name) }

@@ -196,4 +196,6 @@ export interface Store extends PrincipalStore {
   getNotebook(id: string): Promise<NotebookRecord | null>
   /** The owner's notebooks, most recently updated first, at most `limit` ("my notebooks"). */
   listNotebooksByOwner(owner: string, limit: number): Promise<NotebookRecord[]>
+  /** Every notebook in id order, at most `limit`, after `afterId` when given (the last id of the page before): copying a store. */
+  listNotebooks(limit: number, afterId?: string): Promise<NotebookRecord[]>
 }

@@ -252,6 +252,10 @@ export class SqliteStore implements Store {
     return (this.sql().listNotebooksByOwner.all(owner, limit) as NotebookRow[]).map(fromNotebookRow)
   }
 
+  async listNotebooks(limit: number, afterId = ''): Promise<NotebookRecord[]> {
+    return (this.sql().listNotebooks.all(afterId, limit) as NotebookRow[]).map(fromNotebookRow)
+  }
+
   // Accounts, keys and audit: sqlite-principals.ts.
   async insertAccount(account: AccountRecord): Promise<boolean> { return this.principals().insertAccount(account) }
   async getAccount(id: string): Promise<AccountRecord | null> { return this.principals().getAccount(id) }
@@ -369,9 +373,10 @@ function prepare(db: Database.Database) {
     VALUES (@id, @title, @cells, @owner, @key_id, @created_at, @updated_at)`)
   const getNotebook = db.prepare('SELECT * FROM notebooks WHERE id = ?')
   const listNotebooksByOwner = db.prepare('SELECT * FROM notebooks WHERE owner = ? ORDER BY updated_at DESC, rowid DESC LIMIT ?')
+  const listNotebooks = db.prepare('SELECT * FROM notebooks WHERE id > ? ORDER BY id LIMIT ?')
   return {
     ping, getJob, listJobsByOwner, getOutputs, findByStatus, applyAll, deleteEnded, insertAll, insertSession, getSession, useSession, endSession,
-    findExpiredSessions, deleteEndedSessions, getSessionCells, saveNotebook, getNotebook, listNotebooksByOwner,
+    findExpiredSessions, deleteEndedSessions, getSessionCells, saveNotebook, getNotebook, listNotebooksByOwner, listNotebooks,
   }
 }
 

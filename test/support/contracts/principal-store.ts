@@ -267,5 +267,18 @@ export function runPrincipalContract(current: () => Store): void {
       expect(await store.listNotebooksByOwner('acc-them', 10)).toEqual([theirs])
       expect(await store.listNotebooksByOwner('acc-nobody', 10)).toEqual([])
     })
+
+    it('lists every notebook in id order, page by page, each once', async () => {
+      const store = current()
+      const all = Array.from({ length: 7 }, (_, i) => sampleNotebook({ owner: i % 2 ? 'acc-me' : 'anonymous' }))
+      for (const n of all) await store.saveNotebook(n)
+      const seen: string[] = []
+      for (let page = await store.listNotebooks(3); page.length > 0; page = await store.listNotebooks(3, page.at(-1)!.id)) {
+        expect(page.length).toBeLessThanOrEqual(3)
+        seen.push(...page.map((n) => n.id))
+      }
+      expect(seen).toEqual(all.map((n) => n.id).sort())
+      expect(await store.listNotebooks(10, seen.at(-1))).toEqual([])
+    })
   })
 }
