@@ -12,8 +12,10 @@
  *
  * Each round runs anonymous then keyed at c=1 and at c=32, the next round
  * the other way round, so drift over the run (a warming JIT, a growing
- * store) falls on both alike; the figures are sums (throughput) and medians
- * of rounds (p50).
+ * store) falls on both alike; the figures are means (throughput) and
+ * medians of rounds (p50). On a shared machine the rates move with its other
+ * load, so the server's CPU per cell is printed too: what the key costs
+ * where it is paid.
  *
  * BENCH_URL       benchmark this running cellgate; then BENCH_KEY must be a key of it
  * BENCH_SECONDS   duration of each run (default 10)
@@ -22,7 +24,8 @@
  */
 import { ADMIN_KEY } from '../test/support/principals.ts'
 import { startTarget } from './bench-target.ts'
-import { formatResult, type ScenarioResult } from './scenario-result.ts'
+import { startSampler } from './process-sampler.ts'
+import { formatCpuPerCell, formatResult, type ScenarioResult } from './scenario-result.ts'
 import { runTrivialCell } from './trivial-cell.ts'
 
 const quick = process.env.BENCH_QUICK === '1'
@@ -37,6 +40,7 @@ type Runs = Record<Kind, Record<number, ScenarioResult[]>>
 async function main(): Promise<void> {
   if (process.env.BENCH_URL && !process.env.BENCH_KEY) throw new Error('BENCH_URL needs BENCH_KEY, a key of that cellgate allowed to run cells')
   const target = await startTarget(process.env.BENCH_URL)
+  const sampler = startSampler(() => target.processes())
   try {
     const key = process.env.BENCH_KEY ?? (await userKey(target.url))
     console.log(`keyed vs anonymous trivial cells at c=${LATENCY_C} and c=${THROUGHPUT_C}; ${seconds} s per run, ${rounds} round(s)`)
@@ -47,15 +51,18 @@ async function main(): Promise<void> {
       const order: Kind[] = round % 2 === 0 ? ['anonymous', 'keyed'] : ['keyed', 'anonymous']
       for (const c of [LATENCY_C, THROUGHPUT_C]) {
         for (const kind of order) {
+          const mark = sampler.cpuMark()
           const r = await runTrivialCell(target.url, c, seconds, kind === 'keyed' ? key : undefined)
+          r.cpu = sampler.cpuSince(mark)
           if (r.errors + r.non2xx > 0) throw new Error(`${kind} run at c=${c} had ${r.errors} errors and ${r.non2xx} non-2xx answers`)
-          console.log(`${kind.padEnd(9)} ${formatResult(r)}`)
+          console.log(`${kind.padEnd(9)} ${formatResult(r)}\n          ${formatCpuPerCell(r)}`)
           runs[kind][c]!.push(r)
         }
       }
     }
     report(runs)
   } finally {
+    sampler.stop()
     await target.close()
   }
 }
@@ -78,6 +85,12 @@ function report(runs: Runs): void {
     `${(ratio * 100).toFixed(1)}% (target ≥ 95%: ${ratio >= 0.95 ? 'met' : 'NOT met'})`)
   console.log(`p50 at c=${LATENCY_C}: anonymous ${p50('anonymous').toFixed(2)} ms, keyed ${p50('keyed').toFixed(2)} ms: ` +
     `${difference >= 0 ? '+' : ''}${difference.toFixed(2)} ms (target within 0.3 ms: ${Math.abs(difference) <= 0.3 ? 'met' : 'NOT met'})`)
+  // What the key costs where it is paid, in the server's CPU: steadier than rates on a shared machine.
+  const serverMs = (kind: Kind) => median(runs[kind][THROUGHPUT_C]!.map((r) => ((r.cpu?.server ?? NaN) * 1000) / r.cellsPerSecond))
+  if (!Number.isNaN(serverMs('keyed'))) {
+    console.log(`server CPU per cell at c=${THROUGHPUT_C}: anonymous ${serverMs('anonymous').toFixed(3)} ms, keyed ${serverMs('keyed').toFixed(3)} ms ` +
+      `(${((serverMs('keyed') - serverMs('anonymous')) * 1000).toFixed(0)} µs for the key)`)
+  }
 }
 
 function median(values: number[]): number {
