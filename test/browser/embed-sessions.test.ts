@@ -52,15 +52,14 @@ describeWith(chromiumMissing(), 'sessions of embedded cells across page loads', 
     await cell.locator('[role=status] [data-status]:not([data-status=queued]):not([data-status=running])').waitFor()
   }
 
-  /** The sessions the page's cells ran in, from each cell's own record (its "Open on cellgate" link names it). */
+  /**
+   * The sessions the page's cells hold, as the embed keeps them in the tab (web/embed/sessions.ts). Not
+   * from the cells' records: a cell's view shows its session only to its owner's keys, and these cells
+   * are anonymous.
+   */
   async function sessionsRun(page: Page): Promise<string[]> {
-    const ids: string[] = []
-    for (const link of await page.getByRole('link', { name: 'Open on cellgate' }).all()) {
-      const cellId = new URL((await link.getAttribute('href'))!).pathname.split('/').pop()!
-      const job = (await (await fetch(`${cluster.url}/api/v1/cells/${cellId}`)).json()) as { session: string | null }
-      if (job.session && !ids.includes(job.session)) ids.push(job.session)
-    }
-    return ids
+    const ids = await page.evaluate((prefix) => Object.keys(sessionStorage).filter((k) => k.startsWith(prefix)).map((k) => sessionStorage.getItem(k)!), `cellgate-session ${cluster.url} `)
+    return ids.sort()
   }
   const sessionStatus = async (id: string) => ((await (await fetch(`${cluster.url}/api/v1/sessions/${id}`)).json()) as { status: string }).status
 
