@@ -5,6 +5,8 @@
  *   cellgate server       the web tier alone
  *   cellgate dispatcher   the dispatcher and its sandbox pool alone
  *   cellgate sandbox      one sandbox process (started by a launcher; reads its boot line on stdin)
+ *   cellgate keys …       make, list and revoke keys in the store (bin/keys-cli.ts)
+ *   cellgate accounts …   make and disable accounts in the store (bin/accounts-cli.ts)
  *
  * Each process logs JSON lines through one logger (telemetry/logger.ts),
  * made here for the dispatcher and for `all`. What this command says to the
@@ -13,12 +15,13 @@
  */
 import { ConfigError, loadConfig } from '../config/load.ts'
 import { createLogger } from '../telemetry/logger.ts'
+import { CliError } from './cli-error.ts'
 import { startCluster } from './cluster.ts'
 import { stopOnSignals } from './stop-on-signals.ts'
 
-const USAGE = 'usage: cellgate all|server|dispatcher|sandbox'
+const USAGE = 'usage: cellgate all|server|dispatcher|sandbox|keys|accounts'
 
-async function main(role: string | undefined): Promise<void> {
+async function main(role: string | undefined, args: string[]): Promise<void> {
   switch (role) {
     case 'all':
       return runAll()
@@ -39,6 +42,16 @@ async function main(role: string | undefined): Promise<void> {
     case 'sandbox':
       await import('../sandbox/main.ts')
       return
+    case 'keys': {
+      const { runKeys } = await import('./keys-cli.ts')
+      const { CONSOLE } = await import('./operator.ts')
+      return runKeys(args, CONSOLE)
+    }
+    case 'accounts': {
+      const { runAccounts } = await import('./accounts-cli.ts')
+      const { CONSOLE } = await import('./operator.ts')
+      return runAccounts(args, CONSOLE, () => text(process.stdin))
+    }
     default:
       console.error(USAGE)
       process.exitCode = 2
@@ -59,7 +72,15 @@ async function runAll(): Promise<void> {
   console.log(`cellgate is running at http://${shown.includes(':') ? `[${shown}]` : shown}:${port}/ (Ctrl-C stops it)`)
 }
 
-main(process.argv[2]).catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : err)
-  process.exit(1)
+/** All of a stream as text (a password piped to `accounts create --password-stdin`). */
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  let all = ''
+  for await (const chunk of stream) all += String(chunk)
+  return all
+}
+
+main(process.argv[2], process.argv.slice(3)).catch((err: unknown) => {
+  // A refusal of the operator's subcommands is their answer, as a config error is: no stack.
+  console.error(err instanceof ConfigError || err instanceof CliError ? err.message : err)
+  process.exit(err instanceof CliError ? err.exitCode : 1)
 })

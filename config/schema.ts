@@ -116,7 +116,7 @@ export const configSchema = z.object({
     idleMs: z.number().int().min(100).default(15 * 60_000),
     /** A session ends this long after it was created, however busy. */
     maxLifeMs: z.number().int().min(100).default(60 * 60_000),
-    /** Sessions one client may have active at once (per client IP until there are keys). */
+    /** Sessions one client may have active at once: per account for keys, per IP address for anonymous callers. */
     maxPerClient: z.number().int().min(1).max(10_000).default(5),
   }).prefault({}),
   /**
@@ -128,7 +128,7 @@ export const configSchema = z.object({
     jobsMs: z.number().int().min(60_000).default(30 * 24 * 60 * 60_000),
   }).prefault({}),
   /**
-   * Bounds on saved notebooks per client (its IP address until there are keys), each a budget that
+   * Bounds on saved notebooks per client (an account; anonymous callers and notebook keys: an IP address), each a budget that
    * refills evenly over windowMs: using it up costs a 429 with Retry-After, never a day's lockout.
    */
   notebooks: z.object({

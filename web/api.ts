@@ -114,10 +114,16 @@ export interface CellsApi {
 
 /**
  * The API of the cellgate at `origin` ('' for the page's own, as the app is
- * served by cellgate; an absolute origin for embedded cells on other sites).
- * @example const api = cellsApi('https://cells.example.org')
+ * served by cellgate; an absolute origin for embedded cells on other sites),
+ * its requests made with `key` (`Authorization: Bearer`) when one is given:
+ * an embedding page's publishable key. The event stream goes without it
+ * (EventSource sends no headers): a cell's stream is readable by whoever
+ * has its id, as its permalink is, unless the cell is private, which no
+ * embedded cell is.
+ * @example const api = cellsApi('https://cells.example.org', 'cg_pk_…')
  */
-export function cellsApi(origin: string): CellsApi {
+export function cellsApi(origin: string, key?: string): CellsApi {
+  const request = <T>(url: string, init: RequestInit) => fetchJson<T>(url, init, key)
   const cells = `${origin}/api/v1/cells`
   const cell = (id: string) => `${cells}/${encodeURIComponent(id)}`
   const session = (id: string) => `${origin}/api/v1/sessions/${encodeURIComponent(id)}`
@@ -158,12 +164,15 @@ function parse<T>(event: Event): T {
   return JSON.parse((event as MessageEvent<string>).data) as T
 }
 
-async function request<T>(url: string, init: RequestInit): Promise<T> {
+async function fetchJson<T>(url: string, init: RequestInit, key?: string): Promise<T> {
   let response: Response
   try {
     response = await fetch(url, {
       ...init,
-      headers: init.body ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' },
+      headers: {
+        ...(init.body ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' }),
+        ...(key && { authorization: `Bearer ${key}` }),
+      },
     })
   } catch (cause) {
     if (cause instanceof DOMException && cause.name === 'AbortError') throw cause

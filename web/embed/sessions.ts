@@ -8,8 +8,8 @@
  * at once, so a page must not leave its sessions behind: when it is closed
  * or reloaded (pagehide) it ends them, and forgets them in sessionStorage in
  * the same moment, so the next load cannot pick up one that is being ended.
- * While a page lives, its sessions' ids are kept there too (per cellgate
- * and name): a page that never got to pagehide (its tab crashed, the browser
+ * While a page lives, its sessions' ids are kept there too (per cellgate,
+ * key and name): a page that never got to pagehide (its tab crashed, the browser
  * was killed) is followed by one that reuses those sessions while they are
  * still active, rather than making more.
  */
@@ -25,15 +25,16 @@ export interface PageSessions {
 }
 
 /**
+ * `scope` tells apart the ids kept in the tab: the cellgate's origin, and the key the sessions are made with.
  * @example
  *   const sessions = pageSessions(api, origin)
  *   addEventListener('pagehide', () => sessions.endAll())
  *   await api.submitCell({ code, session: await sessions.idFor('demo') })
  */
-export function pageSessions(api: CellsApi, origin: string): PageSessions {
+export function pageSessions(api: CellsApi, scope: string): PageSessions {
   const pending = new Map<string, Promise<string>>()
   const held = new Map<string, string>()
-  const stored = tabStorage(`cellgate-session ${origin} `)
+  const stored = tabStorage(`cellgate-session ${scope} `)
 
   async function open(name: string): Promise<string> {
     const kept = stored.get(name)
