@@ -1,0 +1,138 @@
+/**
+ * Accounts, logins and the audit log in-process over real SQLite: admins
+ * make and disable accounts; a person logs in with a password and gets an
+ * HttpOnly login cookie and a CSRF token that unsafe requests must echo;
+ * logging out or disabling the account stops the login; each of these is in
+ * the audit log, which admins read page by page.
+ *
+ *   admin ──POST /accounts {name, password}──> 201 {account, key, secret}
+ *   page  ──POST /login {name, password}─────> Set-Cookie cellgate_login (HttpOnly), cellgate_csrf
+ *   page  ──PUT … Cookie + X-Cellgate-CSRF──> as the account; without the header 403
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { AccountView, AuditPageView, CreatedKeyView, MeView } from '../../protocol/index.ts'
+import { LOGIN_ATTEMPTS } from '../principals/login-service.ts'
+import { ADMIN_KEY, withKey } from '../../test/support/principals.ts'
+import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
+
+let s: InProcessServer
+afterEach(async () => {
+  vi.useRealTimers()
+  await s?.close()
+})
+
+const json = { 'content-type': 'application/json' }
+const PASSWORD = 'correct horse battery staple'
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return Promise.resolve(s.app.request(`/api/v1${path}`, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify(body) }))
+}
+
+async function errorOf(res: Response): Promise<{ status: number; code: string; message: string }> {
+  const body = (await res.json()) as { error: { code: string; message: string } }
+  return { status: res.status, ...body.error }
+}
+
+async function newAccount(name: string, password = PASSWORD): Promise<{ account: AccountView } & CreatedKeyView> {
+  const res = await post('/accounts', { name, password }, withKey(ADMIN_KEY))
+  expect(res.status).toBe(201)
+  return (await res.json()) as { account: AccountView } & CreatedKeyView
+}
+
+/** Logs in; the cookies a browser would then send, and the CSRF token it would echo. */
+async function login(name: string, password = PASSWORD): Promise<{ cookie: string; csrf: string; res: Response }> {
+  const res = await post('/login', { name, password })
+  const cookies = res.headers.getSetCookie()
+  const value = (cookieName: string) => cookies.find((c) => c.startsWith(`${cookieName}=`))?.split(';')[0]?.split('=')[1] ?? ''
+  return { cookie: `cellgate_login=${value('cellgate_login')}; cellgate_csrf=${value('cellgate_csrf')}`, csrf: value('cellgate_csrf'), res }
+}
+
+describe('accounts and logins', () => {
+  it('makes an account with a first key for admins only; a taken name is 409', async () => {
+    s = await inProcessServer()
+    const ada = await newAccount('ada')
+    expect(ada.account).toMatchObject({ name: 'ada', role: 'user', login: { password: true, oidc: false }, disabledAt: null })
+    expect(ada.key.scopes).not.toContain('admin')
+    expect(await errorOf(await post('/accounts', { name: 'ada' }, withKey(ADMIN_KEY)))).toMatchObject({ status: 409, code: 'conflict' })
+    expect(await errorOf(await post('/accounts', { name: 'eve' }, withKey(ada.secret)))).toMatchObject({ status: 403, message: expect.stringContaining('admin') })
+    expect(await errorOf(await post('/accounts', { name: 'eve' }))).toMatchObject({ status: 401 })
+    expect(await errorOf(await post('/accounts', { name: 'short', password: 'short' }, withKey(ADMIN_KEY)))).toMatchObject({ status: 400, message: expect.stringMatching(/^password:/) })
+    const me = (await (await s.app.request('/api/v1/me', { headers: withKey(ada.secret) })).json()) as MeView
+    expect(me).toMatchObject({ anonymous: false, account: { name: 'ada' }, key: { id: ada.key.id } })
+    expect(await (await s.app.request('/api/v1/me')).json()).toEqual({ anonymous: true, scopes: ['cells:run', 'sessions:use', 'notebooks:read', 'notebooks:write'] })
+  })
+
+  it('logs in with a password into an HttpOnly cookie; unsafe requests need the CSRF token; logout ends it', async () => {
+    s = await inProcessServer()
+    await newAccount('ada')
+    const { cookie, csrf, res } = await login('ada')
+    expect(res.status).toBe(200)
+    const setCookies = res.headers.getSetCookie()
+    expect(setCookies.find((c) => c.startsWith('cellgate_login='))).toMatch(/HttpOnly/i)
+    expect(setCookies.find((c) => c.startsWith('cellgate_login='))).toMatch(/SameSite=Lax/i)
+    expect(setCookies.find((c) => c.startsWith('cellgate_csrf='))).not.toMatch(/HttpOnly/i)
+
+    const me = (await (await s.app.request('/api/v1/me', { headers: { Cookie: cookie } })).json()) as MeView
+    expect(me).toMatchObject({ anonymous: false, account: { name: 'ada' }, key: { kind: 'login' } })
+    const asPage = (headers: Record<string, string>) => post('/notebooks', { cells: [] }, { Cookie: cookie, ...headers })
+    expect(await errorOf(await asPage({}))).toMatchObject({ status: 403, code: 'forbidden', message: expect.stringContaining('X-Cellgate-CSRF') })
+    expect(await errorOf(await asPage({ 'X-Cellgate-CSRF': 'guess' }))).toMatchObject({ status: 403 })
+    const made = await asPage({ 'X-Cellgate-CSRF': csrf })
+    expect(made.status).toBe(201)
+    expect(((await made.json()) as { key?: string }).key).toBeUndefined()
+
+    expect((await post('/logout', {}, { Cookie: cookie, 'X-Cellgate-CSRF': csrf })).status).toBe(200)
+    expect(await errorOf(await s.app.request('/api/v1/me', { headers: { Cookie: cookie } }))).toMatchObject({ status: 401 })
+  })
+
+  it('refuses a wrong password and an unknown name alike, and a flood of attempts with 429', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    s = await inProcessServer()
+    await newAccount('ada')
+    const wrong = await errorOf((await login('ada', 'not the password')).res)
+    const unknown = await errorOf((await login('nobody')).res)
+    expect(wrong).toEqual(unknown)
+    expect(wrong).toMatchObject({ status: 401, code: 'unauthenticated' })
+    for (let i = 2; i < LOGIN_ATTEMPTS; i++) await login('ada', 'guess')
+    const flood = (await login('ada')).res
+    expect(await errorOf(flood)).toMatchObject({ status: 429, code: 'rate_limited' })
+    expect(Number(flood.headers.get('retry-after'))).toBeGreaterThan(0)
+    vi.setSystemTime(Date.now() + Number(flood.headers.get('retry-after')) * 1000)
+    expect((await login('ada')).res.status).toBe(200)
+  })
+
+  it('disabling an account stops its keys and its logins at once', async () => {
+    s = await inProcessServer()
+    const ada = await newAccount('ada')
+    const { cookie } = await login('ada')
+    const disabled = await post(`/accounts/${ada.account.id}/disable`, {}, withKey(ADMIN_KEY))
+    expect(((await disabled.json()) as AccountView).disabledAt).not.toBeNull()
+    expect((await s.app.request('/api/v1/me', { headers: withKey(ada.secret) })).status).toBe(401)
+    expect((await s.app.request('/api/v1/me', { headers: { Cookie: cookie } })).status).toBe(401)
+    expect((await login('ada')).res.status).toBe(401)
+    expect(await errorOf(await post('/accounts/nosuch/disable', {}, withKey(ADMIN_KEY)))).toMatchObject({ status: 404 })
+  })
+
+  it('records keys, logins, failures and account changes in the audit log, read by admins page by page', async () => {
+    s = await inProcessServer()
+    const ada = await newAccount('ada')
+    await login('ada')
+    await login('ada', 'wrong password')
+    await post('/keys', { name: 'k', scopes: ['cells:run'] }, withKey(ada.secret))
+    await post(`/accounts/${ada.account.id}/disable`, {}, withKey(ADMIN_KEY))
+
+    expect(await errorOf(await s.app.request('/api/v1/audit', { headers: withKey(ada.secret) }))).toMatchObject({ status: 401 })
+    const seen: AuditPageView['records'] = []
+    let before: string | null = null
+    do {
+      const page = (await (await s.app.request(`/api/v1/audit?limit=2${before ? `&before=${before}` : ''}`, { headers: withKey(ADMIN_KEY) })).json()) as AuditPageView
+      seen.push(...page.records)
+      before = page.next
+    } while (before !== null)
+    expect(seen.map((r) => r.action).reverse()).toEqual(['account.created', 'login', 'login.failed', 'key.created', 'account.disabled'])
+    expect(seen.find((r) => r.action === 'login.failed')).toMatchObject({ accountId: null, detail: { name: 'ada', reason: 'wrong password' } })
+    expect(seen.find((r) => r.action === 'key.created')).toMatchObject({ accountId: ada.account.id, keyId: ada.key.id })
+    expect(await errorOf(await s.app.request('/api/v1/audit?before=garbage', { headers: withKey(ADMIN_KEY) }))).toMatchObject({ status: 400 })
+    expect(await errorOf(await s.app.request('/api/v1/audit?limit=0', { headers: withKey(ADMIN_KEY) }))).toMatchObject({ status: 400 })
+  })
+})
