@@ -188,5 +188,7 @@ function parseFlow(value: unknown): Flow | null {
 function reasonOf(err: unknown): string {
   if (err instanceof client.AuthorizationResponseError) return `the provider answered ${err.error}${err.error_description ? `: ${err.error_description}` : ''}`
   if (err instanceof client.ResponseBodyError) return `the provider refused the code: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`
-  return err instanceof Error ? err.message : String(err)
+  if (!(err instanceof Error)) return String(err)
+  // openid-client says "invalid response encountered" and puts what was wrong (an unexpected state, say) in the cause.
+  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message
 }
