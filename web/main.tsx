@@ -20,9 +20,12 @@ import { NEW_NOTEBOOK_PATH, NotebookPage } from './pages/Notebook/index.tsx'
 import { NotFound } from './pages/NotFound/index.tsx'
 import './style.css'
 
+/** Links into the API (the OIDC login's start, say) are the browser's to follow: a page load, not an app route. */
+const APP_PATHS = /^\/(?!api\/)/
+
 function App() {
   return (
-    <LocationProvider>
+    <LocationProvider scope={APP_PATHS}>
       <AccountNav />
       <Router>
         <Route path="/" component={CellPage} />

@@ -104,7 +104,7 @@ describeWith(chromiumMissing(), 'logging in and keys in a browser', () => {
     expect(after).toMatchObject({ anonymous: true })
   })
 
-  it('shows a sub-key the login may not make as the server refuses it', async () => {
+  it('shows why the server refuses a new key, and no secret', async () => {
     const page = browser.page
     await makeAccount('bob')
     await logIn(page, 'bob')

@@ -43,6 +43,8 @@ export async function startOidcProvider(redirectUrl: string): Promise<TestOidcPr
     conformIdTokenClaims: false,
     findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id, preferred_username: id, email: `${id}@example.org` }) }),
     cookies: { keys: ['test cookie key, not a secret'] },
+    // Set, rather than left to defaults that print a notice for each.
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
   })
   // Otherwise a provider's own failure would show only as a login that did not happen.
   provider.on('server_error', (_ctx, err) => console.warn(`oidc provider error: ${err.message}`))
