@@ -9,6 +9,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { accountApi, type CreatedKeyView, type KeyView } from '../../account-api.ts'
 import { toApiError, type ApiRequestError } from '../../api.ts'
 import { ApiErrorMessage } from '../../components/ApiErrorMessage/index.tsx'
+import { LoginRequired } from '../../components/LoginRequired/index.tsx'
 import { refreshMe, useMe } from '../../hooks/use-me.ts'
 import { KeyRow } from './key-row.tsx'
 import { NewKeyForm } from './new-key-form.tsx'
@@ -30,17 +31,7 @@ export function KeysPage() {
     if (loggedIn) void reload()
   }, [loggedIn])
 
-  if (me === null) return <main class="keys-page" aria-busy="true" />
-  if (me.anonymous) {
-    return (
-      <main class="keys-page">
-        <h1>Keys</h1>
-        <p>
-          <a href="/login?next=/keys">Log in</a> to see and make your keys.
-        </p>
-      </main>
-    )
-  }
+  if (me === null || me.anonymous) return <LoginRequired me={me} title="Keys" pageClass="keys-page" next="/keys" what="see and make your keys" />
 
   const revoke = async (key: KeyView) => {
     setFailure(null)

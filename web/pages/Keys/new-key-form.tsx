@@ -77,7 +77,7 @@ export function NewKeyForm({ scopes, onCreated }: NewKeyFormProps) {
       }}
     >
       <h2>New key</h2>
-      <label class="new-key__field">
+      <label class="form-field">
         Name
         <input name="name" required maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />
       </label>
@@ -91,7 +91,7 @@ export function NewKeyForm({ scopes, onCreated }: NewKeyFormProps) {
         ))}
       </fieldset>
       <div class="new-key__row">
-        <label class="new-key__field">
+        <label class="form-field">
           Restricted to
           <select value={resourceKind} onChange={(e) => setResourceKind(e.currentTarget.value as ResourceKind)}>
             <option value="none">nothing in particular</option>
@@ -101,7 +101,7 @@ export function NewKeyForm({ scopes, onCreated }: NewKeyFormProps) {
           </select>
         </label>
         {resourceKind !== 'none' && (
-          <label class="new-key__field">
+          <label class="form-field">
             {resourceKind === 'content' ? 'Path prefix' : `The ${resourceKind}'s id`}
             <input
               name="resource"
@@ -112,7 +112,7 @@ export function NewKeyForm({ scopes, onCreated }: NewKeyFormProps) {
             />
           </label>
         )}
-        <label class="new-key__field">
+        <label class="form-field">
           Expires
           <select value={expiry} onChange={(e) => setExpiry(e.currentTarget.value as typeof expiry)}>
             {EXPIRIES.map(([value, label]) => (

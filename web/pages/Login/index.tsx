@@ -69,11 +69,11 @@ export function LoginPage() {
           void submit()
         }}
       >
-        <label>
+        <label class="form-field">
           Name
           <input name="name" autocomplete="username" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </label>
-        <label>
+        <label class="form-field">
           Password
           <input name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
         </label>

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { accountApi, type JobSummaryView, type NotebookSummaryView } from '../../account-api.ts'
 import { cellPath, notebookPath, toApiError, type ApiRequestError } from '../../api.ts'
 import { ApiErrorMessage } from '../../components/ApiErrorMessage/index.tsx'
+import { LoginRequired } from '../../components/LoginRequired/index.tsx'
 import { StatusBadge } from '../../components/StatusBadge/index.tsx'
 import { useMe } from '../../hooks/use-me.ts'
 import { NEW_NOTEBOOK_PATH } from '../Notebook/index.tsx'
@@ -28,17 +29,7 @@ export function MinePage() {
     accountApi.myCells().then(({ cells }) => setCells(cells), failed)
   }, [loggedIn])
 
-  if (me === null) return <main class="mine-page" aria-busy="true" />
-  if (me.anonymous) {
-    return (
-      <main class="mine-page">
-        <h1>Mine</h1>
-        <p>
-          <a href="/login?next=/mine">Log in</a> to see your notebooks and cells.
-        </p>
-      </main>
-    )
-  }
+  if (me === null || me.anonymous) return <LoginRequired me={me} title="Mine" pageClass="mine-page" next="/mine" what="see your notebooks and cells" />
 
   return (
     <main class="mine-page">
