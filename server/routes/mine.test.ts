@@ -3,7 +3,9 @@
  * account lists what it made, newest first, by key or by its login cookie;
  * anonymous callers are refused with 401, a key restricted to one notebook
  * (an anonymous notebook's key among them) with 403, and another account's
- * things never show.
+ * things never show. Beside them, what the web client's Keys page relies
+ * on: a cookie-signed key creation needs the CSRF token, and a login
+ * cookie that stopped working is cleared with its 401.
  *
  *   client ──GET /notebooks?mine=1──> 200 {notebooks: [summary…]}   (listNotebooksByOwner)
  *   client ──GET /cells?mine=1──────> 200 {cells: [summary…]}       (listJobsByOwner)
@@ -36,7 +38,7 @@ async function errorOf(res: Response): Promise<{ status: number; code: string; m
   return { status: res.status, ...((await res.json()) as { error: { code: string; message: string } }).error }
 }
 
-describe('my notebooks and my recent cells', () => {
+describe('my notebooks and my recent cells, and the login cookie they are read with', () => {
   it('lists the account its own notebooks and cells, newest first, and nobody else\'s', async () => {
     s = await inProcessServer()
     const ada = await newAccount('ada')
@@ -83,5 +85,19 @@ describe('my notebooks and my recent cells', () => {
     const made = await call('POST', '/keys', { body, headers: { Cookie: cookie, 'X-Cellgate-CSRF': csrf } })
     expect(made.status).toBe(201)
     expect(((await made.json()) as CreatedKeyView).key.scopes).toEqual(['cells:run'])
+  })
+
+  it('clears a login cookie that stopped working with its 401, so the browser can log in again', async () => {
+    s = await inProcessServer()
+    await newAccount('ada')
+    const { cookie, csrf } = await logIn(s.app, 'ada', PASSWORD)
+    const me = (await (await call('GET', '/me', { headers: { Cookie: cookie } })).json()) as { key: { id: string } }
+    // Revoked through the Keys page's "this login", which leaves the cookie in place.
+    expect((await call('DELETE', `/keys/${me.key.id}`, { headers: { Cookie: cookie, 'X-Cellgate-CSRF': csrf } })).status).toBe(200)
+    const refused = await call('GET', '/me', { headers: { Cookie: cookie } })
+    expect(refused.status).toBe(401)
+    const cleared = refused.headers.getSetCookie()
+    for (const name of ['cellgate_login', 'cellgate_csrf']) expect(cleared.find((c) => c.startsWith(`${name}=;`)), name).toMatch(/Max-Age=0/)
+    expect((await logIn(s.app, 'ada', PASSWORD)).res.status).toBe(200)
   })
 })
