@@ -37,7 +37,7 @@ export async function logIn(app: { request(path: string, init: RequestInit): Res
 }
 
 /** The login cookies an answer set (POST /login, the OIDC callback), as a Cookie header, and the CSRF token. */
-export function loginCookiesOf(res: Response): { cookie: string; csrf: string } {
+function loginCookiesOf(res: Response): { cookie: string; csrf: string } {
   const cookies = res.headers.getSetCookie()
   const value = (cookieName: string) => cookies.find((c) => c.startsWith(`${cookieName}=`))?.split(';')[0]?.split('=')[1] ?? ''
   return { cookie: `cellgate_login=${value('cellgate_login')}; cellgate_csrf=${value('cellgate_csrf')}`, csrf: value('cellgate_csrf') }
