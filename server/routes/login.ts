@@ -34,7 +34,7 @@ export interface LoginRouteDeps {
 
 /**
  * @example
- *   app.route('/api/v1', loginRoutes({ logins, keys, accounts }))
+ *   app.route('/api/v1', loginRoutes({ logins, keys, accounts, oidc }))
  */
 export function loginRoutes({ logins, keys, accounts, oidc }: LoginRouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
