@@ -3,9 +3,9 @@
  * test/support/oidc-provider.ts) on a loopback port, a real cellgate
  * configured with it, and Chromium going through the login page's "Log in
  * with …", the provider's login and consent pages, and back, logged in to
- * an account made for that person (its name from preferred_username). A
- * second login finds the same account; declining at the provider comes
- * back to the login page saying so.
+ * an account made for that person (its name from preferred_username, the
+ * next free one when taken). A second login finds the same account;
+ * declining at the provider comes back to the login page saying so.
  *
  *   chromium --/login "Log in with"--> cellgate /api/v1/login/oidc --302--> provider /auth
  *   chromium --login, consent-------> provider --302--> cellgate /api/v1/login/oidc/callback
@@ -72,6 +72,20 @@ describeWith(chromiumMissing(), 'logging in with OpenID Connect in a browser', (
     await throughProvider(page, 'ada.lovelace', 'Continue')
     await page.getByRole('navigation', { name: 'Account' }).getByText('Logged in as ada.lovelace').waitFor()
     expect(((await me(page)) as Extract<MeView, { anonymous: false }>).account.id).toBe(first.account.id)
+  })
+
+  it('names the account of a person whose name is taken with the next free one, never taking over the account of that name', async () => {
+    const page = browser.page
+    await browser.context.clearCookies()
+    const made = await fetch(`${cluster.url}/api/v1/accounts`, {
+      method: 'POST', headers: withKey(ADMIN_KEY, { 'content-type': 'application/json' }), body: JSON.stringify({ name: 'linus', password: 'a password of the other linus' }),
+    })
+    const other = ((await made.json()) as { account: { id: string } }).account
+    await throughProvider(page, 'linus', 'Continue')
+    await page.getByRole('navigation', { name: 'Account' }).getByText('Logged in as linus-2').waitFor()
+    const mine = (await me(page)) as Extract<MeView, { anonymous: false }>
+    expect(mine.account).toMatchObject({ name: 'linus-2', login: { oidc: true, password: false } })
+    expect(mine.account.id).not.toBe(other.id)
   })
 
   it('comes back to the login page saying why when the person declines at the provider', async () => {
