@@ -64,6 +64,16 @@ describe('loadConfig', () => {
     }
   })
 
+  it('reads OpenID Connect login from the environment: all of issuer, client id and secret, or none', () => {
+    expect(loadConfig({}).auth.oidc).toBeUndefined()
+    const all = { CELLGATE_OIDC_ISSUER: 'https://id.example.org', CELLGATE_OIDC_CLIENT_ID: 'cellgate', CELLGATE_OIDC_CLIENT_SECRET: 's'.repeat(32) }
+    expect(loadConfig(all).auth.oidc).toEqual({ issuer: 'https://id.example.org', clientId: 'cellgate', clientSecret: 's'.repeat(32) })
+    expect(() => loadConfig({ CELLGATE_OIDC_ISSUER: 'https://id.example.org' })).toThrow(/auth\.oidc\.clientId \(CELLGATE_OIDC_CLIENT_ID\)/)
+    expect(() => loadConfig({ ...all, CELLGATE_OIDC_ISSUER: 'http://id.example.org' })).toThrow(/auth\.oidc\.issuer \(CELLGATE_OIDC_ISSUER\): must be https/)
+    expect(loadConfig({ ...all, CELLGATE_OIDC_ISSUER: 'http://127.0.0.1:4000' }).auth.oidc?.issuer).toBe('http://127.0.0.1:4000')
+    expect(() => loadConfig({ ...all, CELLGATE_OIDC_CLIENT_SECRET: 'short' })).toThrow(/CELLGATE_OIDC_CLIENT_SECRET/)
+  })
+
   it('says which file is broken', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cellgate-config-'))
     const file = join(dir, 'bad.json')

@@ -21,8 +21,10 @@ export function loadConfig(env: Env = process.env): Config {
   for (const [name, [section, key, kind]] of Object.entries(ENV_OPTIONS)) {
     const value = env[name]
     if (value === undefined || value === '') continue
-    const target = (raw[section] ??= {}) as Record<string, unknown>
-    target[key] = parseEnvValue(value, kind)
+    const path = key.split('.')
+    let target = (raw[section] ??= {}) as Record<string, unknown>
+    for (const part of path.slice(0, -1)) target = (target[part] ??= {}) as Record<string, unknown>
+    target[path.at(-1)!] = parseEnvValue(value, kind)
   }
   const parsed = configSchema.safeParse(raw)
   if (!parsed.success) {

@@ -147,6 +147,19 @@ export const configSchema = z.object({
     bootstrapKey: z.string().regex(/^cg_sk_[A-Za-z0-9_-]{43}$/, 'must be a key secret: cg_sk_ and 43 base64url characters (`npm run cellgate -- keys secret` makes one)').optional(),
     /** How long a web instance may trust a key it looked up; a key revoked elsewhere may work this long here. 0: every request asks the store. */
     keyCacheMs: z.number().int().min(0).max(5_000).default(0),
+    /**
+     * Logging in with OpenID Connect (server/principals/oidc-login.ts): all of issuer, clientId and clientSecret,
+     * or none (no OIDC login). The provider must allow the redirect URL below for this client.
+     */
+    oidc: z.strictObject({
+      /** The provider's issuer URL; its /.well-known/openid-configuration is read on the first login. Plain http only on loopback. */
+      issuer: z.url({ protocol: /^https?$/ }).refine((url) => url.startsWith('https:') || isLoopback(url), 'must be https (http only on loopback, for tests)'),
+      clientId: z.string().min(1).max(512),
+      /** Also what the short-lived OIDC state cookie is sealed with (every web instance has it, no store needed). */
+      clientSecret: z.string().min(16, 'must be at least 16 characters (it also seals the login state cookie)').max(4096),
+      /** Where the provider sends the browser back. Default: this server's /api/v1/login/oidc/callback as the request reached it; set it behind a proxy. */
+      redirectUrl: z.url({ protocol: /^https?$/ }).optional(),
+    }).optional(),
   }).prefault({}),
   /** Structured JSON logs (pino), one line per event, on stdout; the sandboxes' go through the dispatcher. */
   log: z.object({
@@ -171,8 +184,17 @@ export type SshConfig = Config['ssh']
 export type SessionsConfig = Config['sessions']
 export type NotebooksConfig = Config['notebooks']
 export type LogConfig = Config['log']
+export type OidcConfig = NonNullable<Config['auth']['oidc']>
 
-/** Environment variables, the option each sets, and how its text is read (an id such as `1` stays a string). */
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]'
+}
+
+/**
+ * Environment variables, the option each sets (a dotted key sets an option of a sub-object, `oidc.issuer`),
+ * and how its text is read (an id such as `1` stays a string).
+ */
 export const ENV_OPTIONS = {
   HOST: ['server', 'host', 'string'],
   PORT: ['server', 'port', 'number'],
@@ -216,6 +238,10 @@ export const ENV_OPTIONS = {
   CELLGATE_ANONYMOUS: ['auth', 'anonymous', 'string'],
   CELLGATE_BOOTSTRAP_KEY: ['auth', 'bootstrapKey', 'string'],
   CELLGATE_KEY_CACHE_MS: ['auth', 'keyCacheMs', 'number'],
+  CELLGATE_OIDC_ISSUER: ['auth', 'oidc.issuer', 'string'],
+  CELLGATE_OIDC_CLIENT_ID: ['auth', 'oidc.clientId', 'string'],
+  CELLGATE_OIDC_CLIENT_SECRET: ['auth', 'oidc.clientSecret', 'string'],
+  CELLGATE_OIDC_REDIRECT_URL: ['auth', 'oidc.redirectUrl', 'string'],
   CELLGATE_LOG_LEVEL: ['log', 'level', 'string'],
   CELLGATE_SSH_HOSTS: ['ssh', 'hosts', 'string'],
   CELLGATE_SSH_KEY: ['ssh', 'keyPath', 'string'],

@@ -46,6 +46,12 @@ export interface AccountView {
 /** `GET /api/v1/me`: who the request acts for. */
 export type MeView = { anonymous: true; scopes: Scope[] } | { anonymous: false; account: AccountView; key: KeyView }
 
+/** `GET /api/v1/login/methods`: how people may log in; `oidc` names the provider when there is one. */
+export interface LoginMethodsView {
+  password: true
+  oidc: { issuer: string } | null
+}
+
 export interface AuditView {
   id: string
   at: string

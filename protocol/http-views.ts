@@ -70,6 +70,28 @@ export interface NotebookView {
   links: { self: string; page: string }
 }
 
+/** A notebook in `GET /api/v1/notebooks?mine=1`: enough to list it and open it. */
+export interface NotebookSummaryView {
+  id: string
+  title: string
+  cellCount: number
+  /** Epoch milliseconds, as NotebookView's. */
+  createdAt: number
+  updatedAt: number
+  links: NotebookView['links']
+}
+
+/** A cell in `GET /api/v1/cells?mine=1`: its status and the start of its code; GET its `links.self` for the rest. */
+export interface JobSummaryView {
+  id: string
+  status: JobStatus
+  /** At most the first 200 characters. */
+  code: string
+  createdAt: string
+  endedAt: string | null
+  links: JobLinks
+}
+
 /** `GET /api/v1/health`. */
 export interface HealthView {
   status: 'ok' | 'degraded'

@@ -27,6 +27,7 @@ import { healthRoutes } from './routes/health.ts'
 import { keyRoutes } from './routes/keys.ts'
 import { loginRoutes } from './routes/login.ts'
 import { notebookRoutes } from './routes/notebooks.ts'
+import { oidcLoginRoutes } from './routes/oidc-login.ts'
 import { sessionRoutes } from './routes/sessions.ts'
 import type { ServerMetrics } from './metrics.ts'
 import type { Services } from './services.ts'
@@ -94,6 +95,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route(`${API_BASE}/accounts`, accountRoutes(services.accounts))
   app.route(`${API_BASE}/audit`, auditRoutes(services.audit))
   app.route(API_BASE, loginRoutes(services))
+  if (services.oidc) app.route(`${API_BASE}/login/oidc`, oidcLoginRoutes(services.oidc))
   app.route(`${API_BASE}/workers`, workerRoutes(services.status))
 
   const web = webClient(options.webRoot ?? DEFAULT_WEB_ROOT)

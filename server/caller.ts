@@ -9,14 +9,16 @@
  * anonymous, with what CELLGATE_ANONYMOUS allows. A key that is unknown,
  * revoked, expired or whose account is disabled is refused with 401 here
  * rather than taken as anonymous, so a client learns its key stopped
- * working. A request authenticated by the login cookie must carry the CSRF
+ * working (a dead login cookie is also cleared with that 401, so the
+ * browser's next request is anonymous and can log in again). A request
+ * authenticated by the login cookie must carry the CSRF
  * token for any method that changes something.
  */
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import { ApiError } from './errors.ts'
-import { CSRF_COOKIE, CSRF_HEADER, readCredential } from './principals/credentials.ts'
+import { clearLoginCookies, CSRF_COOKIE, CSRF_HEADER, readCredential } from './principals/credentials.ts'
 import type { KeyPrincipal, Principal } from './principals/principal.ts'
 
 export interface Caller {
@@ -62,7 +64,11 @@ async function principalOf(c: Context, auth: Authenticator): Promise<Principal> 
   if (credential.kind === 'none') return auth.anonymous
   if (credential.kind === 'malformed') throw new ApiError('unauthenticated', credential.message)
   const principal = await auth.resolve(credential.secret)
-  if (principal === null) throw new ApiError('unauthenticated', 'the key is not valid: it is unknown, revoked, expired or not yet valid, or its account is disabled')
+  if (principal === null) {
+    // A page cannot drop an HttpOnly cookie itself: without this, a revoked login would fail every request, logging in again too.
+    if (credential.via === 'cookie') clearLoginCookies(c)
+    throw new ApiError('unauthenticated', 'the key is not valid: it is unknown, revoked, expired or not yet valid, or its account is disabled')
+  }
   if (credential.via === 'cookie' && !SAFE_METHODS.has(c.req.method)) {
     const token = getCookie(c, CSRF_COOKIE)
     if (token === undefined || token === '' || c.req.header(CSRF_HEADER) !== token) {

@@ -7,7 +7,7 @@
  * dispatcher is told is already durable.
  */
 import { isTerminal } from '../protocol/index.ts'
-import type { CellError, DispatcherMessage, JobSession, JobView } from '../protocol/index.ts'
+import type { CellError, DispatcherMessage, JobSession, JobSummaryView, JobView } from '../protocol/index.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import type { Caller } from './caller.ts'
@@ -19,14 +19,17 @@ import { newJobId } from './ids.ts'
 import { followJob, type JobStreamDeps, type JobStreamEvent } from './job-stream.ts'
 import { recoverAfterBoot, sweepStaleJobs, type RecoveryDeps } from './job-recovery.ts'
 import type { ServerMetrics } from './metrics.ts'
-import { jobSpecOf, toJobView } from './records.ts'
-import { actsFor, authorize } from './principals/authorize.ts'
+import { jobSpecOf, toJobSummaryView, toJobView } from './records.ts'
+import { accountOf, actsFor, authorize } from './principals/authorize.ts'
 import { limitsFor } from './principals/limits-for.ts'
 import { keyOf, ownerOf } from './principals/principal.ts'
 import type { Caps } from './principals/rights.ts'
 import { ANONYMOUS, type JobRecord, type JobUpdate, type Store, type UpdateResult } from './store/port.ts'
 
 /** What a client may choose about a job; validated at the HTTP edge (cell-request.ts). */
+/** Cells "my recent cells" lists at most. */
+export const RECENT_CELLS = 50
+
 export interface CellInput {
   code: string
   timeoutMs?: number
@@ -120,6 +123,12 @@ export class JobService {
   async view(caller: Caller, id: string): Promise<JobView | null> {
     const job = await this.readable(caller, id)
     return job && this.viewOf(job, caller)
+  }
+
+  /** The caller's account's cells, newest first ("my recent cells"); 401 anonymous. */
+  async listMine(caller: Caller): Promise<JobSummaryView[]> {
+    const owner = accountOf(caller, 'cells:run')
+    return (await this.store.listJobsByOwner(owner, RECENT_CELLS)).map(toJobSummaryView)
   }
 
   /**

@@ -18,24 +18,27 @@
  */
 import type { z } from 'zod'
 import type { Config } from '../config/schema.ts'
-import type { NotebookView, notebookRequestSchema } from '../protocol/index.ts'
+import type { NotebookSummaryView, NotebookView, notebookRequestSchema } from '../protocol/index.ts'
 import type { Caller } from './caller.ts'
 import { ClientBudget } from './client-budget.ts'
 import { inWords } from './durations.ts'
 import { ApiError, retryAfterSeconds as seconds } from './errors.ts'
 import { newNotebookId } from './ids.ts'
-import { toNotebookView } from './records.ts'
-import { actsFor, authorize } from './principals/authorize.ts'
+import { toNotebookSummaryView, toNotebookView } from './records.ts'
+import { accountOf, actsFor, authorize } from './principals/authorize.ts'
 import { createRootKey } from './principals/keys.ts'
 import { keyOf, ownerOf } from './principals/principal.ts'
 import type { Grant } from './principals/rights.ts'
 import { ANONYMOUS, type NotebookRecord, type Store } from './store/port.ts'
 
+/** Notebooks "my notebooks" lists at most. */
+export const MINE_PAGE = 100
+
 /** A notebook request as the schema leaves it (title filled in). */
 type NotebookInput = z.output<typeof notebookRequestSchema>
 
 export interface NotebookServiceDeps {
-  store: Pick<Store, 'getNotebook' | 'saveNotebook' | 'insertKey' | 'getKey' | 'getKeyByHash' | 'revokeKeyTree' | 'getAccount'>
+  store: Pick<Store, 'getNotebook' | 'saveNotebook' | 'listNotebooksByOwner' | 'insertKey' | 'getKey' | 'getKeyByHash' | 'revokeKeyTree' | 'getAccount'>
   config: Pick<Config, 'notebooks'>
 }
 
@@ -78,6 +81,12 @@ export class NotebookService {
   async get(caller: Caller, id: string): Promise<NotebookView | null> {
     const notebook = await this.store.getNotebook(id)
     return notebook && toNotebookView(notebook)
+  }
+
+  /** The caller's account's notebooks, most recently saved first ("my notebooks"); 401 anonymous. */
+  async listMine(caller: Caller): Promise<NotebookSummaryView[]> {
+    const owner = accountOf(caller, 'notebooks:read')
+    return (await this.store.listNotebooksByOwner(owner, MINE_PAGE)).map(toNotebookSummaryView)
   }
 
   /** Saves a notebook again (replaces title and cells); null when there is none. 429 as `create`. */

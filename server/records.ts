@@ -5,7 +5,7 @@
  * a job as the dispatcher gets it. The shapes are the protocol's
  * (protocol/http-views.ts, protocol/job.ts).
  */
-import { API_BASE, type JobLinks, type JobSpec, type JobView, type NotebookView, type Output, type SessionView } from '../protocol/index.ts'
+import { API_BASE, type JobLinks, type JobSpec, type JobSummaryView, type JobView, type NotebookSummaryView, type NotebookView, type Output, type SessionView } from '../protocol/index.ts'
 import type { JobRecord, NotebookRecord, SessionRecord } from './store/port.ts'
 
 /** @example jobLinks('AbC123xyz0_-AbCd') // { self: '/api/v1/cells/AbC…', events: '/api/v1/cells/AbC…/events' } */
@@ -37,6 +37,14 @@ export function toJobView(job: JobRecord, outputs: Output[], { showSession = fal
     endedAt: job.endedAt === null ? null : iso(job.endedAt),
     session: showSession ? job.session?.id ?? null : null,
     links: jobLinks(job.id),
+  }
+}
+
+/** For lists ("my recent cells"): no outputs, and only the start of the code. */
+export function toJobSummaryView(job: JobRecord): JobSummaryView {
+  return {
+    id: job.id, status: job.status, code: job.code.slice(0, 200), createdAt: iso(job.createdAt),
+    endedAt: job.endedAt === null ? null : iso(job.endedAt), links: jobLinks(job.id),
   }
 }
 
@@ -78,6 +86,12 @@ export function toNotebookView(notebook: NotebookRecord): NotebookView {
   const { id, title, cells, createdAt, updatedAt } = notebook
   const path = encodeURIComponent(id)
   return { id, title, cells, createdAt, updatedAt, links: { self: `${API_BASE}/notebooks/${path}`, page: `/notebooks/${path}` } }
+}
+
+/** For lists ("my notebooks"): no cells, only how many. */
+export function toNotebookSummaryView(notebook: NotebookRecord): NotebookSummaryView {
+  const { id, title, cells, createdAt, updatedAt, links } = { ...notebook, links: toNotebookView(notebook).links }
+  return { id, title, cellCount: cells.length, createdAt, updatedAt, links }
 }
 
 function iso(ms: number): string {

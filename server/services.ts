@@ -17,6 +17,7 @@ import { AuditService } from './principals/audit-service.ts'
 import { storeAuthenticator, type StoreAuthenticator } from './principals/authenticator.ts'
 import { KeyService } from './principals/key-service.ts'
 import { LoginService } from './principals/login-service.ts'
+import { OidcLogin } from './principals/oidc-login.ts'
 import type { Store } from './store/port.ts'
 import { SystemStatusService } from './system-status.ts'
 
@@ -29,6 +30,8 @@ export interface Services {
   keys: KeyService
   accounts: AccountService
   logins: LoginService
+  /** null when OpenID Connect login is not configured (config.auth.oidc). */
+  oidc: OidcLogin | null
   audit: AuditService
 }
 
@@ -51,8 +54,10 @@ export function createServices({ store, link, hub, config, logger, metrics }: Se
   const jobs = new JobService({ store, link, hub, sessions, config, logger: logger.child({ component: 'jobs' }), metrics })
   link.onMessages((batch) => jobs.receive(batch))
   const auth = storeAuthenticator(store, config.auth, logger.child({ component: 'auth' }))
+  const logins = new LoginService({ store })
+  const oidc = config.auth.oidc ? new OidcLogin({ store, logins, config: config.auth.oidc }) : null
   return {
     jobs, sessions, notebooks: new NotebookService({ store, config }), status: new SystemStatusService({ store, link }),
-    auth, keys: new KeyService({ store, cache: auth.cache }), accounts: new AccountService({ store }), logins: new LoginService({ store }), audit: new AuditService({ store }),
+    auth, keys: new KeyService({ store, cache: auth.cache }), accounts: new AccountService({ store }), logins, oidc, audit: new AuditService({ store }),
   }
 }

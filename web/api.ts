@@ -4,7 +4,11 @@
  * (the page's own for the app, the script's for embedded cells). Failures
  * become one error type, ApiRequestError, with the server's
  * `{error: {code, message}}` when it sent one, so the page can show a 400's
- * message as it is.
+ * message as it is. Requests to the page's own cellgate carry the login
+ * cookie (`credentials: 'same-origin'`) and, when they change something,
+ * the CSRF token the server asks of a cookie-signed request; other sites'
+ * pages (embedded cells) send neither. Keys, logins and "mine" are in
+ * account-api.ts, over the same `apiRequest`.
  */
 import type { CellRequest, NotebookCell as NotebookCellShape, NotebookRequest as NotebookRequestShape } from '../protocol/http-requests.ts'
 import type { JobView, NotebookView, SessionView, SubmittedView } from '../protocol/http-views.ts'
@@ -106,10 +110,14 @@ export interface CellsApi {
   getSession(id: string): Promise<Session>
   /** Ends a session; `keepalive` lets the request outlive the page (on pagehide). */
   endSession(id: string, keepalive?: boolean): Promise<Session>
-  createNotebook(body: NotebookRequest): Promise<Notebook>
+  /** Made without logging in, it comes with `key`: the secret that saves this notebook and nothing else. */
+  createNotebook(body: NotebookRequest): Promise<Notebook & { key?: string }>
   getNotebook(id: string, signal?: AbortSignal): Promise<Notebook>
-  /** Saves a stored notebook again (replaces its title and cells). */
-  saveNotebook(id: string, body: NotebookRequest): Promise<Notebook>
+  /**
+   * Saves a stored notebook again (replaces its title and cells); `key`, the
+   * notebook's own key (an anonymous notebook's), is sent instead of the login.
+   */
+  saveNotebook(id: string, body: NotebookRequest, key?: string): Promise<Notebook>
 }
 
 /**
@@ -123,7 +131,8 @@ export interface CellsApi {
  * @example const api = cellsApi('https://cells.example.org', 'cg_pk_…')
  */
 export function cellsApi(origin: string, key?: string): CellsApi {
-  const request = <T>(url: string, init: RequestInit) => fetchJson<T>(url, init, key)
+  // A request's own key (an anonymous notebook's) goes before the embedding page's.
+  const request = <T>(url: string, init: RequestInit & { key?: string | undefined }) => apiRequest<T>(url, { ...init, key: init.key ?? key, sameOrigin: origin === '' })
   const cells = `${origin}/api/v1/cells`
   const cell = (id: string) => `${cells}/${encodeURIComponent(id)}`
   const session = (id: string) => `${origin}/api/v1/sessions/${encodeURIComponent(id)}`
@@ -136,9 +145,9 @@ export function cellsApi(origin: string, key?: string): CellsApi {
     createSession: () => request(`${origin}/api/v1/sessions`, { method: 'POST', body: '{}' }),
     getSession: (id) => request(session(id), {}),
     endSession: (id, keepalive = false) => request(session(id), { method: 'DELETE', keepalive }),
-    createNotebook: (body) => request(notebooks, { method: 'POST', body: JSON.stringify(body) }),
+    createNotebook: (body) => request<Notebook & { key?: string }>(notebooks, { method: 'POST', body: JSON.stringify(body) }),
     getNotebook: (id, signal) => request(notebook(id), { signal }),
-    saveNotebook: (id, body) => request(notebook(id), { method: 'PUT', body: JSON.stringify(body) }),
+    saveNotebook: (id, body, key) => request(notebook(id), { method: 'PUT', body: JSON.stringify(body), key }),
     followCell(id, afterSeq, on) {
       const query = afterSeq > 0 ? `?lastEventId=${afterSeq}` : ''
       const source = new EventSource(`${cell(id)}/events${query}`)
@@ -164,16 +173,29 @@ function parse<T>(event: Event): T {
   return JSON.parse((event as MessageEvent<string>).data) as T
 }
 
-async function fetchJson<T>(url: string, init: RequestInit, key?: string): Promise<T> {
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'DELETE'])
+
+/** The CSRF token the server set beside the login cookie; none when not logged in. */
+function csrfToken(): string | null {
+  const match = /(?:^|;\s*)cellgate_csrf=([^;]*)/.exec(document.cookie)
+  return match ? decodeURIComponent(match[1]!) : null
+}
+
+/**
+ * One request to the API, its answer parsed, any failure an ApiRequestError.
+ * `sameOrigin`: to the page's own cellgate (the login cookie and the CSRF
+ * token go with it); `key`: sent as `Authorization: Bearer`, which the
+ * server then uses instead of the cookie.
+ * @example const me = await apiRequest<MeView>('/api/v1/me', { sameOrigin: true })
+ */
+export async function apiRequest<T>(url: string, { sameOrigin = false, key, ...init }: RequestInit & { sameOrigin?: boolean; key?: string | undefined }): Promise<T> {
+  const headers: Record<string, string> = init.body ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' }
+  if (key !== undefined) headers.authorization = `Bearer ${key}`
+  const csrf = sameOrigin && UNSAFE_METHODS.has(init.method ?? 'GET') ? csrfToken() : null
+  if (csrf !== null) headers['x-cellgate-csrf'] = csrf
   let response: Response
   try {
-    response = await fetch(url, {
-      ...init,
-      headers: {
-        ...(init.body ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' }),
-        ...(key && { authorization: `Bearer ${key}` }),
-      },
-    })
+    response = await fetch(url, { ...init, headers, credentials: sameOrigin ? 'same-origin' : 'omit' })
   } catch (cause) {
     if (cause instanceof DOMException && cause.name === 'AbortError') throw cause
     throw new ApiRequestError(0, 'network', 'Could not reach the server.')

@@ -74,12 +74,23 @@ export class AccountService {
  */
 export async function createAccount(store: PrincipalStore, input: AccountInput, now = Date.now()): Promise<{ account: AccountView } & CreatedKeyView> {
   if (input.name === ANONYMOUS) throw new ApiError('conflict', `the name ${ANONYMOUS} is the server's own`)
-  const account: AccountRecord = {
-    id: newRecordId(), name: input.name, role: input.role, tier: 'default',
-    passwordHash: input.password === undefined ? null : await hashPassword(input.password), oidc: null, createdAt: now, disabledAt: null,
-  }
+  const account = newAccountRecord({ ...input, passwordHash: input.password === undefined ? null : await hashPassword(input.password) }, now)
   if (!(await store.insertAccount(account))) throw new ApiError('conflict', `there is already an account named ${input.name}`)
   const key = await createRootKey(store, account, { name: 'first key', grant: fullGrant(account.role), kind: 'secret' }, now)
   if ('refusal' in key) throw new Error(`a full grant was refused: ${key.refusal.message}`)
   return { account: toAccountView(account), key: toKeyView(key.record), secret: key.secret }
+}
+
+/**
+ * A new account's record, not stored yet: the API's and CLI's accounts
+ * (createAccount) and those OpenID Connect logins make (oidc-login.ts).
+ *
+ * @example
+ *   const account = newAccountRecord({ name: 'ada', role: 'user', oidc: { issuer, subject } })
+ *   await store.insertAccount(account) // false when the name or the identity is taken
+ */
+export function newAccountRecord(
+  { name, role, passwordHash = null, oidc = null }: Pick<AccountRecord, 'name' | 'role'> & Partial<Pick<AccountRecord, 'passwordHash' | 'oidc'>>, now = Date.now(),
+): AccountRecord {
+  return { id: newRecordId(), name, role, tier: 'default', passwordHash, oidc, createdAt: now, disabledAt: null }
 }

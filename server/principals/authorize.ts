@@ -26,3 +26,20 @@ export function authorize(caller: Caller, action: Scope, target: Target = NOTHIN
 export function actsFor(caller: Caller, owner: string): boolean {
   return caller.principal.kind === 'key' && caller.principal.account.id === owner
 }
+
+/**
+ * The account whose own things the caller lists ("my notebooks"), after
+ * checking it may do `action` on the account as a whole: 401 without a
+ * key, 403 for a key restricted to one resource (an anonymous notebook's
+ * key among them, which must not list every anonymous notebook).
+ *
+ * @example
+ *   const owner = accountOf(caller, 'notebooks:read')
+ *   await store.listNotebooksByOwner(owner, 50)
+ */
+export function accountOf(caller: Caller, action: Scope): string {
+  const { principal } = caller
+  if (principal.kind === 'anonymous') throw new ApiError('unauthenticated', 'only an account has things of its own to list: log in, or send a key (Authorization: Bearer <key>)')
+  authorize(caller, action)
+  return principal.account.id
+}

@@ -6,10 +6,13 @@
  *   Cookie: cellgate_login=<key>             the web client after a login
  *
  * A header that is there but cannot be read is `malformed`, so the caller
- * gets a 401 saying so instead of being treated as anonymous.
+ * gets a 401 saying so instead of being treated as anonymous. The login
+ * cookies are set here too (setLoginCookies), so their names and
+ * attributes are in one place for every way of logging in.
  */
+import { randomBytes } from 'node:crypto'
 import type { Context } from 'hono'
-import { getCookie } from 'hono/cookie'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 
 /** The cookie holding a login's key (HttpOnly, SameSite=Lax); its CSRF partner is readable by the page. */
 export const LOGIN_COOKIE = 'cellgate_login'
@@ -57,4 +60,34 @@ function fromHeader(header: string): Credential {
 
 function malformed(): Credential {
   return { kind: 'malformed', message: 'the Authorization header must be "Bearer <key>", or Basic with the key as the password' }
+}
+
+/**
+ * Sets the login cookie (HttpOnly: no script reads the key) and the CSRF
+ * cookie (readable: the page echoes it in X-Cellgate-CSRF), both SameSite=Lax,
+ * Secure over HTTPS, ending with the login.
+ *
+ * @example
+ *   setLoginCookies(c, await logins.login(caller, { name, password }))
+ */
+export function setLoginCookies(c: Context, { secret, expiresAt }: { secret: string; expiresAt: number }): void {
+  const cookie = { path: '/', secure: overHttps(c), sameSite: 'Lax' as const, expires: new Date(expiresAt) }
+  setCookie(c, LOGIN_COOKIE, secret, { ...cookie, httpOnly: true })
+  setCookie(c, CSRF_COOKIE, randomBytes(18).toString('base64url'), cookie)
+}
+
+/** @example clearLoginCookies(c) // on logout */
+export function clearLoginCookies(c: Context): void {
+  deleteCookie(c, LOGIN_COOKIE, { path: '/' })
+  deleteCookie(c, CSRF_COOKIE, { path: '/' })
+}
+
+/**
+ * Whether the browser reached us over HTTPS. Behind a TLS-terminating proxy
+ * the request arrives over HTTP; the proxy says what the browser used.
+ *
+ * @example setCookie(c, name, value, { secure: overHttps(c) })
+ */
+export function overHttps(c: Context): boolean {
+  return new URL(c.req.url).protocol === 'https:' || c.req.header('X-Forwarded-Proto') === 'https'
 }

@@ -1,5 +1,6 @@
 /**
- * Logging in with a name and password: the web client's way in. A login is
+ * Logging in: the web client's way in, with a name and password here or
+ * through OpenID Connect (oidc-login.ts); both end in `open`. A login is
  * a key of its own (kind `login`, a root key of the account with every scope
  * its role allows, valid LOGIN_TTL_MS), whose secret the login route puts in
  * an HttpOnly cookie; so a login is listed, revoked and checked like any
@@ -25,6 +26,8 @@ export const LOGIN_TTL_MS = 7 * 24 * 60 * 60_000
 /** Password attempts one client address may make per window. */
 export const LOGIN_ATTEMPTS = 20
 export const LOGIN_WINDOW_MS = 10 * 60_000
+
+export type LoginMethod = 'password' | 'oidc'
 
 export interface Login {
   account: AccountRecord
@@ -59,10 +62,24 @@ export class LoginService {
       await audit(this.#store, caller, 'login.failed', { name, reason: account === null ? 'unknown name' : !usable ? 'cannot log in' : 'wrong password' }, now)
       throw new ApiError('unauthenticated', 'the name or the password is wrong')
     }
+    return this.open(caller, account, 'password', now)
+  }
+
+  /**
+   * Logs in an account whose person has proved who they are (by password,
+   * or by an OpenID Connect provider): mints the login key and audits
+   * `login` with the method. The account must not be disabled.
+   *
+   * @example
+   *   const login = await logins.open(caller, account, 'oidc')
+   *   setLoginCookies(c, login)
+   */
+  async open(caller: Caller, account: AccountRecord, method: LoginMethod, now = Date.now()): Promise<Login> {
+    if (account.disabledAt !== null) throw new Error(`account ${account.id} is disabled and cannot log in`)
     const expiresAt = now + LOGIN_TTL_MS
     const made = await createRootKey(this.#store, account, { name: 'web login', grant: fullGrant(account.role, expiresAt), kind: 'login' }, now)
     if ('refusal' in made) throw new Error(`a login grant was refused: ${made.refusal.message}`)
-    await audit(this.#store, { ...caller, principal: { kind: 'key', account, key: made.record, grant: made.record.grant } }, 'login', { method: 'password' }, now)
+    await audit(this.#store, { ...caller, principal: { kind: 'key', account, key: made.record, grant: made.record.grant } }, 'login', { method }, now)
     return { account, secret: made.secret, expiresAt }
   }
 

@@ -12,7 +12,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { AccountView, AuditPageView, CreatedKeyView, MeView } from '../../protocol/index.ts'
 import { LOGIN_ATTEMPTS } from '../principals/login-service.ts'
-import { ADMIN_KEY, withKey } from '../../test/support/principals.ts'
+import { ADMIN_KEY, logIn, withKey, type LoggedIn } from '../../test/support/principals.ts'
 import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
 
 let s: InProcessServer
@@ -39,12 +39,8 @@ async function newAccount(name: string, password = PASSWORD): Promise<{ account:
   return (await res.json()) as { account: AccountView } & CreatedKeyView
 }
 
-/** Logs in; the cookies a browser would then send, and the CSRF token it would echo. */
-async function login(name: string, password = PASSWORD): Promise<{ cookie: string; csrf: string; res: Response }> {
-  const res = await post('/login', { name, password })
-  const cookies = res.headers.getSetCookie()
-  const value = (cookieName: string) => cookies.find((c) => c.startsWith(`${cookieName}=`))?.split(';')[0]?.split('=')[1] ?? ''
-  return { cookie: `cellgate_login=${value('cellgate_login')}; cellgate_csrf=${value('cellgate_csrf')}`, csrf: value('cellgate_csrf'), res }
+function login(name: string, password = PASSWORD): Promise<LoggedIn> {
+  return logIn(s.app, name, password)
 }
 
 describe('accounts and logins', () => {

@@ -4,6 +4,7 @@
  *   POST /               submit; 202 {id, status, links} (+ Location), or with
  *                        ?wait=true 200 with the finished job (202 with the job
  *                        as it is if it does not end within wallMs + waitGraceMs)
+ *   GET  /?mine=1        the caller's account's 50 newest cells (summaries); 401 anonymous
  *   GET  /:id            the job with its outputs (404 once retention deleted it)
  *   POST /:id/cancel     202 with the job, or 200 if it had already ended
  *
@@ -40,6 +41,11 @@ export function notFound(id: string, retentionMs?: number): ApiError {
  */
 export function cellRoutes(jobs: JobService): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
+
+  app.get('/', async (c) => {
+    if (c.req.query('mine') !== '1') throw new ApiError('bad_request', 'only your own cells are listed: GET /api/v1/cells?mine=1')
+    return c.json({ cells: await jobs.listMine(c.var.caller) })
+  })
 
   app.post('/', async (c) => {
     const input = checkCellRequest(await readJsonBody(c, cellRequestSchema))

@@ -1,7 +1,9 @@
 /**
  * Saved notebooks as an HTTP resource, mounted at /api/v1/notebooks:
  *
- *   POST /      create; 201 {id, title, cells, createdAt, updatedAt, links} (+ Location)
+ *   GET  /?mine=1  the caller's account's notebooks, 100 most recently saved (summaries); 401 anonymous
+ *   POST /      create; 201 {id, title, cells, createdAt, updatedAt, links} (+ Location);
+ *               made without a key, also `key`: the secret that saves this notebook and nothing else
  *   GET  /:id   the notebook as last saved
  *   PUT  /:id   save it again (replaces title and cells); 200 with it, 404 if unknown
  *
@@ -32,6 +34,11 @@ function notebookId(raw: string): string {
  */
 export function notebookRoutes(notebooks: NotebookService): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
+
+  app.get('/', async (c) => {
+    if (c.req.query('mine') !== '1') throw new ApiError('bad_request', 'only your own notebooks are listed: GET /api/v1/notebooks?mine=1')
+    return c.json({ notebooks: await notebooks.listMine(c.var.caller) })
+  })
 
   app.post('/', async (c) => {
     const view = await notebooks.create(c.var.caller, await readJsonBody(c, notebookRequestSchema))

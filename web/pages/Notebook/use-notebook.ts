@@ -11,6 +11,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { sameOriginApi, toApiError, type ApiRequestError, type CellError, type CellResult, type CellsApi, type JobStatus, type NotebookRequest, type Output } from '../../api.ts'
 import { followCell, type Connection, type Following } from '../../follow/follow-cell.ts'
 import { boundOutputs, parseFile } from './notebook-file.ts'
+import { notebookKey, rememberNotebookKey } from './notebook-keys.ts'
 
 export interface CellState {
   /** Stable across moves, for keys and focus. */
@@ -103,6 +104,13 @@ export function useNotebook(api: CellsApi = sameOriginApi) {
         },
       )
       return session
+    }
+
+    /** Stores a new notebook, keeping the key it comes with when made without logging in. */
+    async function create(body: NotebookRequest) {
+      const created = await api.createNotebook(body)
+      if (created.key !== undefined) rememberNotebookKey(created.id, created.key)
+      return created
     }
 
     /** After a cell ended other than `done`: if that ended the session (sandbox lost, stopped mid-run), say why. */
@@ -219,7 +227,7 @@ export function useNotebook(api: CellsApi = sameOriginApi) {
         }
         patch({ saving: true, failure: null })
         try {
-          const saved = id === null ? await api.createNotebook(body) : await api.saveNotebook(id, body)
+          const saved = id === null ? await create(body) : await api.saveNotebook(id, body, notebookKey(id))
           patch({ id: saved.id, savedAt: new Date(saved.updatedAt).toISOString() })
           return saved.id
         } catch (e) {
