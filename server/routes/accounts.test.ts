@@ -81,6 +81,31 @@ describe('accounts and logins', () => {
     expect(await errorOf(await s.app.request('/api/v1/me', { headers: { Cookie: cookie } }))).toMatchObject({ status: 401 })
   })
 
+  it('a login manages its account\'s keys: a key made while logged in outlives the login', async () => {
+    s = await inProcessServer()
+    const ada = await newAccount('ada')
+    const { cookie, csrf } = await login('ada')
+    const asLogin = { Cookie: cookie, 'X-Cellgate-CSRF': csrf }
+    const made = await post('/keys', { name: 'script', scopes: ['cells:run'] }, asLogin)
+    expect(made.status).toBe(201)
+    const script = (await made.json()) as CreatedKeyView
+    expect(script.key).toMatchObject({ parentId: null, expiresAt: null, scopes: ['cells:run'] })
+    expect(await errorOf(await post('/keys', { name: 'too much', scopes: ['admin'] }, asLogin))).toMatchObject({ status: 403, message: expect.stringMatching(/^scopes:/) })
+
+    const listed = (await (await s.app.request('/api/v1/keys', { headers: { Cookie: cookie } })).json()) as { keys: { id: string }[] }
+    expect(listed.keys.map((k) => k.id)).toEqual(expect.arrayContaining([ada.key.id, script.key.id]))
+    await post('/logout', {}, asLogin)
+    expect((await s.app.request('/api/v1/me', { headers: withKey(script.secret) })).status).toBe(200)
+
+    // A new login revokes any key of the account, and none of another's.
+    const again = await login('ada')
+    const revoke = (id: string) => s.app.request(`/api/v1/keys/${id}`, { method: 'DELETE', headers: { Cookie: again.cookie, 'X-Cellgate-CSRF': again.csrf } })
+    expect((await revoke(script.key.id)).status).toBe(200)
+    expect((await s.app.request('/api/v1/me', { headers: withKey(script.secret) })).status).toBe(401)
+    const adminKeys = (await (await s.app.request('/api/v1/keys', { headers: withKey(ADMIN_KEY) })).json()) as { keys: { id: string }[] }
+    expect((await revoke(adminKeys.keys[0]!.id)).status).toBe(404)
+  })
+
   it('refuses a wrong password and an unknown name alike, and a flood of attempts with 429', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     s = await inProcessServer()

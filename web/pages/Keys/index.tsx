@@ -1,9 +1,9 @@
 /**
- * The keys page (`/keys`): the key tree of the login (GET /api/v1/keys:
- * the login's key and every key below it), a form for a new sub-key, the
- * new key's secret shown once, and Revoke on each key. Keys made here are
- * below the login's key, so they can never do more than the login, and
- * logging out (which revokes the login) revokes them too.
+ * The keys page (`/keys`): the account's keys (GET /api/v1/keys, which for
+ * a login lists the account's), a form for a new key, the new key's secret
+ * shown once, and Revoke on each key. A login acts as its account, so a key
+ * made here is a key of the account (within what its role allows) and
+ * outlives the login.
  */
 import { useEffect, useState } from 'preact/hooks'
 import { accountApi, type CreatedKeyView, type KeyView } from '../../account-api.ts'
@@ -51,7 +51,7 @@ export function KeysPage() {
       <h1>Keys</h1>
       <p class="keys-page__intro">
         Keys let programs and pages act for <strong>{me.account.name}</strong> with <code>Authorization: Bearer &lt;key&gt;</code>. A key made
-        here is below this login's key: it can do at most what the login can, and logging out revokes it.
+        here belongs to the account, not to this login: it keeps working after you log out, until it expires or you revoke it.
       </p>
       {failure && <ApiErrorMessage error={failure} />}
       {created && <SecretOnce created={created} onDone={() => setCreated(null)} />}

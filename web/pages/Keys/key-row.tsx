@@ -8,7 +8,7 @@ import type { KeyView } from '../../account-api.ts'
 
 export interface KeyRowProps {
   keyView: KeyView
-  /** Levels below the login's key. */
+  /** Levels below its account's root keys. */
   depth: number
   /** The login's own key: revoking it logs out. */
   isLogin: boolean
