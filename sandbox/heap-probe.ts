@@ -25,6 +25,8 @@
 import type ivm from 'isolated-vm'
 
 const pending = new Set<Promise<void>>()
+/** While a reply is awaited, how often to look whether the isolate went without one. */
+const GONE_CHECK_MS = 10
 
 /**
  * Resolves once every probe being closed has closed.
@@ -39,7 +41,7 @@ export async function closingProbes(): Promise<void> {
 export class HeapProbe {
   readonly #isolate: ivm.Isolate
   #session: ivm.InspectorSession | undefined
-  /** The reply awaited, if a request is in flight. */
+  /** The reply awaited, if a request is in flight (the one of id #lastId). */
   #awaiting: ((usedBytes: number) => void) | undefined
   #lastId = 0
   #closing: Promise<void> | undefined
@@ -55,7 +57,10 @@ export class HeapProbe {
 
   /**
    * The isolate's V8 heap in use, in bytes, as the inspector answers; undefined
-   * when a request is already in flight or the probe is closed.
+   * when a request is already in flight or the probe is closed. (It
+   * includes garbage not yet collected: the inspector's collectGarbage is
+   * a task that waits for the isolate to be idle, no use here, and one
+   * still pending when the session goes crashes the process.)
    *
    * @example
    *   const used = await probe.read() // 4_123_456
@@ -86,7 +91,7 @@ export class HeapProbe {
     }
     const closed = closing.then(async () => {
       if (session !== undefined && this.#session === session) {
-        if (this.#awaiting !== undefined) await new Promise<void>((resolve) => this.#then(resolve))
+        if (this.#awaiting !== undefined) await this.#replyOrGone()
         await new Promise((resolve) => setImmediate(resolve))
         // An isolate that went on its own (isolated-vm's hard limit) has taken the session with it; disposing it would hang.
         if (!this.#isolate.isDisposed) session.dispose()
@@ -106,7 +111,8 @@ export class HeapProbe {
   #open(): ivm.InspectorSession {
     const session = this.#isolate.createInspectorSession()
     session.onNotification = () => {}
-    session.onResponse = (_id, message) => {
+    session.onResponse = (id, message) => {
+      if (id !== this.#lastId) return
       const awaiting = this.#awaiting
       this.#awaiting = undefined
       awaiting?.(usedSize(message))
@@ -114,13 +120,24 @@ export class HeapProbe {
     return session
   }
 
-  /** Runs `next` after the reply in flight, whatever its reader does with it. */
-  #then(next: () => void): void {
+  /**
+   * Resolves after the reply in flight has been read, or once the isolate
+   * is gone (isolated-vm disposes it at its own limit), when none will come.
+   */
+  #replyOrGone(): Promise<void> {
     const reader = this.#awaiting!
-    this.#awaiting = (bytes) => {
-      reader(bytes)
-      next()
-    }
+    return new Promise((resolve) => {
+      const gone = setInterval(() => {
+        if (!this.#isolate.isDisposed) return
+        clearInterval(gone)
+        resolve()
+      }, GONE_CHECK_MS)
+      this.#awaiting = (bytes) => {
+        clearInterval(gone)
+        reader(bytes)
+        resolve()
+      }
+    })
   }
 }
 

@@ -49,6 +49,11 @@ const WALL_SLACK_MS = 5
 const TIMED_OUT = 'Script execution timed out.'
 /** While calls arrive, CPU time is read every this many of them (a reading costs about a microsecond). */
 const CPU_CHECK_EVERY_CALLS = 256
+/**
+ * V8's RangeError when isolated-vm's allocator refuses an ArrayBuffer: the
+ * isolate's buffers reached its V8 limit (engine.ts), far past the cell's.
+ */
+const ALLOCATOR_REFUSED = 'Array buffer allocation failed'
 
 export type CellStatus = 'done' | 'error' | 'timeout' | 'cancelled'
 
@@ -163,7 +168,7 @@ class CellRun implements RunningCell {
     }
     const post = new ivm.Callback((...call: unknown[]) => this.#onPost(call), { ignored: true })
     // The Callback arrives in the isolate as a plain function: the Post of wire.ts.
-    this.#call(['run', post as never, this.#prepared.source, job.limits.outputBytes, job.limits.outputs])
+    this.#call(['run', post as never, this.#prepared.source, job.limits.outputBytes, job.limits.outputs, job.limits.memoryMb * 2 ** 20])
   }
 
   cancel(): void {
@@ -205,7 +210,15 @@ class CellRun implements RunningCell {
         return this.#result(call[1], call[2])
       case 'error':
         // The first error ends the job once the isolate is idle, as an uncaught exception ends a Node script.
-        this.#failure ??= { status: 'error', error: cellError(call[1], call[2], call[3], this.#job.code, this.#prepared.shifts) }
+        this.#failure ??= {
+          status: 'error',
+          error: call[2] === ALLOCATOR_REFUSED ? this.#memoryExceeded() : cellError(call[1], call[2], call[3], this.#job.code, this.#prepared.shifts),
+        }
+        return
+      case 'memory':
+        // The ledger refused the allocation. A session's context keeps what it had, within its limit, so it lives on.
+        if (this.#scope === undefined) return this.#outOfMemory()
+        this.#failure = { status: 'error', error: this.#memoryExceeded() }
         return
     }
   }

@@ -75,13 +75,18 @@ export class ProcessDispatcher {
   readonly #jobs = new Map<string, { messages: SandboxMessage[]; done: (record: JobRecord) => void }>()
   /** Every sessionEnded the sandbox sent. */
   readonly sessionsEnded: string[] = []
+  /** Resolves on the sandbox's first message (its credit): a ROUTER drops what it sends to a peer not yet connected. */
+  readonly #connected: Promise<void>
+  #onConnected!: () => void
 
   constructor(sandbox: SandboxProcess) {
     this.#sandbox = sandbox
+    this.#connected = new Promise((resolve) => (this.#onConnected = resolve))
     void this.#read()
   }
 
-  run(job: JobSpec): Promise<JobRecord> {
+  async run(job: JobSpec): Promise<JobRecord> {
+    await this.#connected
     return new Promise((done) => {
       this.#jobs.set(job.jobId, { messages: [], done })
       void this.#sandbox.send({ type: 'run', job })
@@ -96,6 +101,7 @@ export class ProcessDispatcher {
       } catch {
         return // the ROUTER was closed
       }
+      this.#onConnected()
       if (message.type === 'sessionEnded') this.sessionsEnded.push(message.session)
       if (!('jobId' in message)) continue
       const job = this.#jobs.get(message.jobId)
