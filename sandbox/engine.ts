@@ -60,7 +60,7 @@ export class Engine {
     })
     this.prelude = this.isolate.compileScriptSync(prelude, { filename: PRELUDE_FILENAME })
     this.probe = new HeapProbe(this.isolate)
-    this.heap = { bytes: this.isolate.getHeapStatisticsSync().used_heap_size, readAt: performance.now() }
+    this.heap = { bytes: 0, readAt: -Infinity }
   }
 
   get disposed(): boolean {

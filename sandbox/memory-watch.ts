@@ -52,6 +52,8 @@ export class MemoryWatch {
   readonly #onOver: (usedBytes: number) => void
   /** The engine's last reading when the cell started. */
   readonly #startBytes: number
+  /** Whether that reading was made for this cell, which then gets one at its end too. */
+  readonly #readAtStart: boolean
   #peakBytes = 0
   #lastBytes = 0
   /** When the readings went past the limit, while they stay there. */
@@ -69,6 +71,7 @@ export class MemoryWatch {
     this.#engine = engine
     this.#limitBytes = limitBytes
     this.#onOver = onOver
+    this.#readAtStart = this.#readIdle(false)
     this.#startBytes = engine.heap.bytes
     this.#timer = setTimeout(() => this.#read(), WATCH_AFTER_MS)
   }
@@ -83,17 +86,27 @@ export class MemoryWatch {
 
   /**
    * The cell's own peak heap, in bytes: its highest reading, or the heap at
-   * its end when the engine can still be asked (read at most every
-   * HEAP_READ_EVERY_MS), less the heap when it started. Call after stop().
+   * its end, less the heap when it started. Call after stop().
    */
   heapBytes(): number {
-    const { heap, isolate } = this.#engine
-    const now = performance.now()
-    if (!this.#engine.disposed && now - heap.readAt >= HEAP_READ_EVERY_MS) {
-      Object.assign(heap, { bytes: isolate.getHeapStatisticsSync().used_heap_size, readAt: now })
-    }
-    const end = this.#engine.disposed ? 0 : heap.bytes
+    this.#readIdle(this.#readAtStart)
+    const end = this.#engine.disposed ? 0 : this.#engine.heap.bytes
     return Math.max(0, Math.max(this.#peakBytes, end) - this.#startBytes)
+  }
+
+  /**
+   * Reads the idle isolate's heap into the engine's last reading, if `now`
+   * or if the last is HEAP_READ_EVERY_MS old: in a burst of short cells,
+   * one cell in each such time gets a reading at its start and its end,
+   * and the others report what they grew the heap past a reading made
+   * before them (usually nothing). Whether it read.
+   */
+  #readIdle(now: boolean): boolean {
+    const { heap, isolate } = this.#engine
+    const at = performance.now()
+    if (this.#engine.disposed || (!now && at - heap.readAt < HEAP_READ_EVERY_MS)) return false
+    Object.assign(heap, { bytes: isolate.getHeapStatisticsSync().used_heap_size, readAt: at })
+    return true
   }
 
   #read(): void {

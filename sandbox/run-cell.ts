@@ -7,8 +7,9 @@
  *
  *   wallMs       a host timer from the start          -> timeout  WallTimeExceeded
  *   cpuMs        isolate.cpuTime, polled              -> timeout  CpuLimitExceeded
- *   memoryMb     its heap, read from the host (memory-watch.ts), and
- *                what it holds outside it (isolate/memory-ledger.ts) -> error MemoryLimitExceeded
+ *   memoryMb     its heap read from the host (memory-watch.ts), -> error  MemoryLimitExceeded
+ *                what it holds outside the heap (isolate/memory-ledger.ts),
+ *                ArrayBuffers at the isolate's V8 limit (engine.ts)
  *   outputBytes  output and result bytes (host-budget.ts) -> error OutputLimitExceeded
  *   outputs      outputs made                          -> error    OutputLimitExceeded
  *   timers       set in all / pending (host-budget.ts) -> error    TimerLimitExceeded
