@@ -21,6 +21,13 @@ import { testJob } from '../test/support/jobs.ts'
 import type { JobRecord } from '../test/support/sandbox-harness.ts'
 import { ProcessDispatcher, startSandboxProcess, type SandboxProcess } from '../test/support/sandbox-process.ts'
 
+/** (module (func (export "f") (result i32) i32.const 42)), and the same with a memory of its own: 1 page, at most 2, or no maximum. */
+const WASM_HEADER = '0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00'
+const WASM_BODY = '0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x2a, 0x0b'
+const wasmCell = (memory: string) => `const bytes = new Uint8Array([${WASM_HEADER}, ${memory}${WASM_BODY}])
+const { instance } = await WebAssembly.instantiate(bytes)
+instance.exports.f()`
+
 let sandbox: SandboxProcess
 let jobs: ProcessDispatcher
 const session = { id: `memory-session-${process.pid}`, cell: 0 }
@@ -97,11 +104,13 @@ describe('a session and memory', () => {
 
 describe('usage.heapBytes', () => {
   it("is the cell's own peak, not what earlier cells left for the collector", async () => {
-    const big = await jobs.run(testJob(`const a = new Array(2e6).fill(1.5); await new Promise((r) => setTimeout(r, 100)); a.length`))
+    // Another memory limit, so a fresh isolate: what the cells above left for the collector is not in its first reading.
+    const limits = { memoryMb: 96 }
+    const big = await jobs.run(testJob(`const a = new Array(2e6).fill(1.5); await new Promise((r) => setTimeout(r, 100)); a.length`, { limits }))
     expect(big.end).toMatchObject({ status: 'done', result: { text: '2000000' } })
     // 2e6 doubles: 16 MB, held while the probe reads.
     expect(big.end.usage.heapBytes).toBeGreaterThan(15 * 2 ** 20)
-    const after = await jobs.run(testJob('1 + 1'))
+    const after = await jobs.run(testJob('1 + 1', { limits }))
     expect(after.end.usage.heapBytes).toBeLessThan(2 ** 20)
   })
 })
@@ -118,5 +127,22 @@ describe('what the ledger counts cannot be reached around', () => {
   it.each(escapes)('%s: still bounded', async (_name, code, error) => {
     const { end } = await jobs.run(testJob(code, { limits: { memoryMb: 16 } }))
     expect(end).toMatchObject({ status: 'error', error: { name: error } })
+  })
+})
+
+describe('WebAssembly modules', () => {
+  it('run, and a memory of their own counts at its declared maximum; one without a maximum is refused', async () => {
+    expect((await jobs.run(testJob(wasmCell('')))).end).toMatchObject({ status: 'done', result: { text: '42' } })
+    const bounded = await jobs.run(testJob(wasmCell('0x05, 0x04, 0x01, 0x01, 0x01, 0x02, ')))
+    expect(bounded.end).toMatchObject({ status: 'done', result: { text: '42' } })
+    const unbounded = await jobs.run(testJob(wasmCell('0x05, 0x03, 0x01, 0x00, 0x01, '), { limits: { memoryMb: 16 } }))
+    expect(unbounded.end).toMatchObject({ status: 'error', error: { name: 'MemoryLimitExceeded' } })
+  })
+})
+
+describe('the process, after all of the above', () => {
+  it('exits with code 0 when its stdin closes', async () => {
+    sandbox.child.stdin.end()
+    expect(await sandbox.exited).toEqual([0, null])
   })
 })
