@@ -50,11 +50,6 @@ export class HeapProbe {
     this.#isolate = isolate
   }
 
-  /** Whether a session is open (or closing): an isolate must not be disposed before `close()` resolves. */
-  get open(): boolean {
-    return this.#session !== undefined
-  }
-
   /**
    * The isolate's V8 heap in use, in bytes, as the inspector answers; undefined
    * when a request is already in flight or the probe is closed. (It

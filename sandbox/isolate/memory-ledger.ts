@@ -7,9 +7,10 @@
  * for the ICU objects behind it). One 16 MB cell held 256 MB this way.
  *
  * Past the cell's memoryMb, the allocation is refused with a RangeError
- * named MemoryLimitExceeded and the host is told (`post('memory')`), which
- * ends the cell `error MemoryLimitExceeded` whether or not the cell catches
- * the error: a cell that could catch it and go on would keep what it has.
+ * named MemoryLimitExceeded and the host is told (`post('memory')`), so the
+ * cell ends `error MemoryLimitExceeded` whether or not it catches the error:
+ * a one-off cell at once, a session's cell when its code is done (run-cell.ts;
+ * its session lives on, holding no more than its limit).
  *
  * The ledger is installed when the prelude loads, before any cell code runs
  * in the context, and the constructors and methods it wraps hold the only
