@@ -20,6 +20,16 @@ export interface HostileCell {
 
 export const HOSTILE_CELLS: readonly HostileCell[] = [
   { name: 'array growth', code: cells.allocatesForever, timeoutMs: 2_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'Map growth', code: cells.memoryHogs.map, timeoutMs: 5_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'Set growth', code: cells.memoryHogs.set, timeoutMs: 5_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'object keys', code: cells.memoryHogs.objectKeys, timeoutMs: 5_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'string concatenation', code: cells.memoryHogs.stringConcatenation, timeoutMs: 5_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'JSON.stringify', code: cells.memoryHogs.jsonStringify, timeoutMs: 5_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'resizable ArrayBuffer', code: cells.memoryHogs.resizableArrayBuffer, timeoutMs: 2_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'growable SharedArrayBuffer', code: cells.memoryHogs.growableSharedArrayBuffer, timeoutMs: 2_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'Intl objects', code: cells.memoryHogs.intlObjects, timeoutMs: 2_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'WebAssembly.Memory grow', code: cells.memoryHogs.wasmMemoryGrow, timeoutMs: 2_000, status: 'error', error: 'MemoryLimitExceeded' },
+  { name: 'typed arrays', code: cells.memoryHogs.typedArrays, timeoutMs: 5_000, status: 'error', error: 'MemoryLimitExceeded' },
   { name: 'output flood', code: cells.floodsOutput, timeoutMs: 2_000, status: 'error', error: 'OutputLimitExceeded' },
   { name: 'timer flood', code: cells.setsAndClearsTimersForever, timeoutMs: 2_000, status: 'error', error: 'TimerLimitExceeded' },
   { name: 'display flood', code: cells.displaysForever, timeoutMs: 2_000, status: 'error', error: 'OutputLimitExceeded' },

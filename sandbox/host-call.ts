@@ -33,6 +33,8 @@ export function readHostCall(call: unknown[]): HostCall | undefined {
       return isOptionalString(a) && isOptionalString(b) ? ['result', a, b] : undefined
     case 'error':
       return isString(a) && isString(b) && isOptionalString(c) ? ['error', a, b, c] : undefined
+    case 'memory':
+      return typeof a === 'number' ? ['memory', a] : undefined
     default:
       return undefined
   }

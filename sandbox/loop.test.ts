@@ -63,7 +63,7 @@ describe('sandbox loop: a cell that', () => {
     const bytes = outputs.reduce((sum, o) => sum + outputCost(o.data), 0) + 4
     expect(end.usage).toMatchObject({ outputBytes: bytes })
     expect(end.usage.cpuMs).toBeGreaterThan(0)
-    expect(end.usage.heapBytes).toBeGreaterThan(0)
+    // heapBytes is the cell's own growth, 0 when a collection ran during a cell this short: memory.test.ts checks it.
     await expectNextJobWorks()
   })
 

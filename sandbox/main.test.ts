@@ -14,9 +14,8 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Router } from 'zeromq'
-import { decode, sandboxMessageSchema, type SandboxCurveKeys, type SandboxMessage } from '../protocol/index.ts'
-import { rawFrame } from '../test/support/frames.ts'
+import type { SandboxCurveKeys, SandboxMessage } from '../protocol/index.ts'
+import { collectLines, startSandboxProcess } from '../test/support/sandbox-process.ts'
 import { silentLogger } from '../telemetry/logger.ts'
 import { CurveAuthority } from '../worker/curve-authority.ts'
 import { testJob } from '../test/support/jobs.ts'
@@ -31,44 +30,9 @@ afterEach(() => {
 
 /** With `curve`, the ROUTER is a CURVE server admitting only the keys its authority issued, and the boot line carries the keys given. */
 async function startSandbox(slots: number, curve?: { authority: CurveAuthority; keys: SandboxCurveKeys }) {
-  const router = new Router(curve?.authority.serverOptions())
-  await router.bind('tcp://127.0.0.1:0')
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', MAIN], { cwd: ROOT, stdio: ['pipe', 'inherit', 'pipe'] })
-  cleanups.push(() => {
-    child.kill('SIGKILL')
-    router.close()
-  })
-  // 'close', not 'exit': by then everything the process wrote on stderr has been read.
-  const exited = once(child, 'close') as Promise<[number | null, string | null]>
-  const stderr = collectLines(child.stderr)
-  const id = `sandbox-test-${process.pid}`
-  child.stdin.write(`${JSON.stringify({ id, endpoint: router.lastEndpoint, slots, curve: curve?.keys })}\n`)
-
-  const received: SandboxMessage[] = []
-  const nextMessage = async (): Promise<SandboxMessage> => {
-    while (received.length === 0) {
-      const [sender, ...frames] = await router.receive()
-      expect(sender?.toString()).toBe(id)
-      received.push(...frames.map((frame) => decode(sandboxMessageSchema, frame)))
-    }
-    return received.shift()!
-  }
-  // Raw frames: one test sends a message the sandbox must refuse.
-  const send = (message: object) => router.send([id, rawFrame(message)])
-  return { child, exited, nextMessage, send, stderr }
-}
-
-/** What the process writes on the stream, split into lines as it arrives. */
-function collectLines(stream: NodeJS.ReadableStream): string[] {
-  const lines: string[] = []
-  let partial = ''
-  stream.setEncoding('utf8')
-  stream.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n')
-    partial = parts.pop()!
-    lines.push(...parts)
-  })
-  return lines
+  const sandbox = await startSandboxProcess(slots, { id: `sandbox-test-${process.pid}`, routerOptions: curve?.authority.serverOptions(), curve: curve?.keys })
+  cleanups.push(sandbox.close)
+  return sandbox
 }
 
 describe('sandbox process (sandbox/main.ts)', () => {

@@ -19,6 +19,7 @@ import { Dealer } from 'zeromq'
 import { parseBoot } from '../protocol/index.ts'
 import { createLogger } from '../telemetry/logger.ts'
 import { createDealerTransport } from './dealer-transport.ts'
+import { closingProbes } from './heap-probe.ts'
 import { serveSandbox } from './loop.ts'
 
 const log = createLogger('sandbox', { level: 'info' }, pino.destination({ fd: 2, sync: true }))
@@ -39,4 +40,6 @@ const curve = boot.curve ? { curveServerKey: boot.curve.serverKey, curvePublicKe
 const dealer = new Dealer({ routingId: boot.id, linger: 0, ...curve })
 dealer.connect(boot.endpoint)
 await serveSandbox(createDealerTransport(dealer, log), { slots: boot.slots, log })
+// An exit while an isolate's inspector session is open crashes (heap-probe.ts): let the last ones close.
+await closingProbes()
 process.exit(0)

@@ -7,7 +7,9 @@
  *
  *   wallMs       a host timer from the start          -> timeout  WallTimeExceeded
  *   cpuMs        isolate.cpuTime, polled              -> timeout  CpuLimitExceeded
- *   memoryMb     the isolate's memoryLimit            -> error    MemoryLimitExceeded
+ *   memoryMb     its heap read from the host (memory-watch.ts), -> error  MemoryLimitExceeded
+ *                what it holds outside the heap (isolate/memory-ledger.ts),
+ *                ArrayBuffers at the isolate's V8 limit (engine.ts)
  *   outputBytes  output and result bytes (host-budget.ts) -> error OutputLimitExceeded
  *   outputs      outputs made                          -> error    OutputLimitExceeded
  *   timers       set in all / pending (host-budget.ts) -> error    TimerLimitExceeded
@@ -26,14 +28,17 @@
  * CPU time), which stops running code and leaves the isolate usable: a
  * session cell past a time or output limit ends and its session lives on.
  * Only a cancel while its code runs (nothing else can stop it at once) and
- * running out of memory end the session (see session-slot.ts).
+ * running out of memory end the session (see session-slot.ts): a heap past
+ * its limit is the context's, so only disposing the isolate frees it.
  */
 import ivm from 'isolated-vm'
 import { MAX_OUTPUT_CHUNK, type CellError, type CellResult, type JobSpec, type OutputBody, type Usage } from '../protocol/index.ts'
 import { cellError, clipCellError } from './cell-error.ts'
+import type { Engine } from './engine.ts'
 import { HostBudget, type Breach } from './host-budget.ts'
 import { readHostCall } from './host-call.ts'
 import { CellTimers } from './host-timers.ts'
+import { MemoryWatch } from './memory-watch.ts'
 import type { Enter, EnterCall, HostCall } from './isolate/wire.ts'
 import { prepareCell, type PreparedCell } from './transform.ts'
 
@@ -43,10 +48,13 @@ const CPU_POLL_MS = 25
 const WALL_SLACK_MS = 5
 /** What isolated-vm rejects a call with when its `timeout` stopped it. */
 const TIMED_OUT = 'Script execution timed out.'
-/** Reading heap statistics costs about 0.1 ms; a burst of short jobs shares one reading. */
-const HEAP_READ_EVERY_MS = 100
 /** While calls arrive, CPU time is read every this many of them (a reading costs about a microsecond). */
 const CPU_CHECK_EVERY_CALLS = 256
+/**
+ * V8's RangeError when isolated-vm's allocator refuses an ArrayBuffer: the
+ * isolate's buffers reached its V8 limit (engine.ts), far past the cell's.
+ */
+const ALLOCATOR_REFUSED = 'Array buffer allocation failed'
 
 export type CellStatus = 'done' | 'error' | 'timeout' | 'cancelled'
 
@@ -55,14 +63,6 @@ export interface CellEnd {
   result?: CellResult
   error?: CellError
   usage: Usage
-}
-
-/** A slot's isolate and the prelude compiled in it. */
-export interface Engine {
-  isolate: ivm.Isolate
-  prelude: ivm.Script
-  /** The isolate's heap in use when last read, and when (performance.now()). */
-  heap: { bytes: number; readAt: number }
 }
 
 /** A context with the prelude's `enter` already run in it. */
@@ -140,6 +140,7 @@ class CellRun implements RunningCell {
   #done = false
   readonly #wallTimer: NodeJS.Timeout
   readonly #cpuTimer: NodeJS.Timeout
+  readonly #memory: MemoryWatch
 
   constructor(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void, scope: SessionScope | undefined, fresh: PreparedContext | undefined) {
     this.ended = new Promise((resolve) => (this.#resolve = resolve))
@@ -157,6 +158,7 @@ class CellRun implements RunningCell {
     this.#timers = new CellTimers(fire)
     this.#wallTimer = setTimeout(() => this.#stop('timeout', ...this.#wallExceeded()), job.limits.wallMs)
     this.#cpuTimer = setInterval(() => this.#checkCpu(), CPU_POLL_MS)
+    this.#memory = new MemoryWatch(engine, job.limits.memoryMb * 2 ** 20, () => this.#outOfMemory())
     try {
       const prepared = scope ?? fresh ?? prepareContext(engine)
       this.#context = prepared.context
@@ -167,7 +169,7 @@ class CellRun implements RunningCell {
     }
     const post = new ivm.Callback((...call: unknown[]) => this.#onPost(call), { ignored: true })
     // The Callback arrives in the isolate as a plain function: the Post of wire.ts.
-    this.#call(['run', post as never, this.#prepared.source, job.limits.outputBytes, job.limits.outputs])
+    this.#call(['run', post as never, this.#prepared.source, job.limits.outputBytes, job.limits.outputs, job.limits.memoryMb * 2 ** 20])
   }
 
   cancel(): void {
@@ -209,7 +211,15 @@ class CellRun implements RunningCell {
         return this.#result(call[1], call[2])
       case 'error':
         // The first error ends the job once the isolate is idle, as an uncaught exception ends a Node script.
-        this.#failure ??= { status: 'error', error: cellError(call[1], call[2], call[3], this.#job.code, this.#prepared.shifts) }
+        this.#failure ??= {
+          status: 'error',
+          error: call[2] === ALLOCATOR_REFUSED ? this.#memoryExceeded() : cellError(call[1], call[2], call[3], this.#job.code, this.#prepared.shifts),
+        }
+        return
+      case 'memory':
+        // The ledger refused the allocation. A session's context keeps what it had, within its limit, so it lives on.
+        if (this.#scope === undefined) return this.#outOfMemory()
+        this.#failure = { status: 'error', error: this.#memoryExceeded() }
         return
     }
   }
@@ -297,8 +307,20 @@ class CellRun implements RunningCell {
   #stop(status: CellStatus, name?: string, message?: string): void {
     if (this.#done) return
     this.#cpuUsed() // read while the isolate still exists
-    if (this.#busy > 0 && (this.#scope === undefined || status === 'cancelled')) this.#isolate.dispose()
+    if (this.#busy > 0 && (this.#scope === undefined || status === 'cancelled')) this.#engine.dispose()
     this.#finish({ status, ...(name !== undefined && { error: { name, message: message ?? name } }) })
+  }
+
+  /** The heap went past the cell's limit: what holds it is the context (a session's too), so the isolate goes. */
+  #outOfMemory(): void {
+    if (this.#done) return
+    this.#cpuUsed()
+    this.#engine.dispose()
+    this.#finish({ status: 'error', error: this.#memoryExceeded() })
+  }
+
+  #memoryExceeded(): CellError {
+    return { name: 'MemoryLimitExceeded', message: `the cell used more than its memory limit of ${this.#job.limits.memoryMb} MB` }
   }
 
   /**
@@ -323,8 +345,7 @@ class CellRun implements RunningCell {
     }
     const message = thrown instanceof Error ? thrown.message : String(thrown)
     if (/memory limit/i.test(message)) {
-      const { memoryMb } = this.#job.limits
-      this.#finish({ status: 'error', error: { name: 'MemoryLimitExceeded', message: `the cell used more than its memory limit of ${memoryMb} MB` } })
+      this.#finish({ status: 'error', error: this.#memoryExceeded() })
     } else {
       this.#finish({ status: 'error', error: { name: 'SandboxError', message } })
     }
@@ -335,13 +356,16 @@ class CellRun implements RunningCell {
     clearTimeout(this.#wallTimer)
     clearInterval(this.#cpuTimer)
     this.#timers.dispose()
+    this.#memory.stop()
+    const heapBytes = this.#memory.heapBytes()
     const usage: Usage = {
       cpuMs: Number(this.#cpuUsed()) / 1e6,
       wallMs: performance.now() - this.#startedAt,
-      heapBytes: this.#heapBytes(outcome),
+      // A cell stopped for memory used its limit, in the heap or outside it (where no reading sees it).
+      heapBytes: outcome.error?.name === 'MemoryLimitExceeded' ? Math.max(heapBytes, this.#job.limits.memoryMb * 2 ** 20) : heapBytes,
       outputBytes: this.#budget.outputBytes,
     }
-    if (!this.#isolate.isDisposed && this.#scope === undefined) {
+    if (!this.#engine.disposed && this.#scope === undefined) {
       this.#enter?.release()
       this.#context?.release()
     }
@@ -359,21 +383,6 @@ class CellRun implements RunningCell {
   #cpuUsed(): bigint {
     if (!this.#isolate.isDisposed) this.#cpuNs = this.#isolate.cpuTime - this.#cpuAtStart
     return this.#cpuNs
-  }
-
-  /**
-   * The isolate's heap in use at the end (it is idle then), read at most
-   * every HEAP_READ_EVERY_MS. A disposed isolate cannot be asked: a job that
-   * ran out of memory used its limit, one stopped otherwise reports 0 (unknown).
-   */
-  #heapBytes(outcome: Outcome): number {
-    if (!this.#isolate.isDisposed) {
-      const { heap } = this.#engine
-      const now = performance.now()
-      if (now - heap.readAt >= HEAP_READ_EVERY_MS) Object.assign(heap, { bytes: this.#isolate.getHeapStatisticsSync().used_heap_size, readAt: now })
-      return heap.bytes
-    }
-    return outcome.error?.name === 'MemoryLimitExceeded' ? this.#job.limits.memoryMb * 1024 * 1024 : 0
   }
 }
 

@@ -18,8 +18,8 @@
 import type ivm from 'isolated-vm'
 import type { JobSpec, OutputBody } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
-import { createEngine } from './slot.ts'
-import { runCell, type CellEnd, type Engine, type RunningCell } from './run-cell.ts'
+import { Engine } from './engine.ts'
+import { runCell, type CellEnd, type RunningCell } from './run-cell.ts'
 import type { Enter } from './isolate/wire.ts'
 
 export class SessionSlot {
@@ -32,7 +32,7 @@ export class SessionSlot {
 
   /** The isolate's memory limit is the first cell's (the server gives every cell of a session the same). */
   constructor(prelude: string, memoryMb: number, log: Logger) {
-    this.#engine = createEngine(prelude, memoryMb, log)
+    this.#engine = new Engine(prelude, memoryMb, log)
     this.#context = this.#engine.isolate.createContextSync()
     this.#enter = this.#engine.prelude.runSync(this.#context, { reference: true }) as ivm.Reference<Enter>
   }
@@ -51,7 +51,7 @@ export class SessionSlot {
     this.#running = running
     try {
       const end = await running.ended
-      if (this.#engine.isolate.isDisposed) this.lostReason = lostReason(job.jobId, end)
+      if (this.#engine.disposed) this.lostReason = lostReason(job.jobId, end)
       return end
     } finally {
       this.#running = undefined
@@ -64,7 +64,7 @@ export class SessionSlot {
 
   dispose(): void {
     this.cancel()
-    if (!this.#engine.isolate.isDisposed) this.#engine.isolate.dispose()
+    this.#engine.dispose()
   }
 }
 

@@ -9,16 +9,15 @@
  * ahead of time (prepareNext), off the path from `run` to `end`. That
  * context is fresh: no job has run in it.
  */
-import ivm from 'isolated-vm'
 import type { JobSpec, OutputBody } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
-import { PRELUDE_FILENAME } from './prelude.ts'
-import { prepareContext, runCell, type CellEnd, type Engine, type PreparedContext, type RunningCell } from './run-cell.ts'
+import { Engine } from './engine.ts'
+import { prepareContext, runCell, type CellEnd, type PreparedContext, type RunningCell } from './run-cell.ts'
 
 export class Slot {
   readonly #prelude: string
   readonly #log: Logger
-  #engine: (Engine & { memoryMb: number }) | undefined
+  #engine: Engine | undefined
   #running: RunningCell | undefined
   /** The next job's context, made by prepareNext in the isolate of `engine`. */
   #spare: { engine: Engine; context: PreparedContext } | undefined
@@ -66,7 +65,7 @@ export class Slot {
    */
   prepareNext(): void {
     const engine = this.#engine
-    if (this.busy || this.#spare !== undefined || engine === undefined || engine.isolate.isDisposed) return
+    if (this.busy || this.#spare !== undefined || engine === undefined || engine.disposed) return
     try {
       this.#spare = { engine, context: prepareContext(engine) }
     } catch {
@@ -77,41 +76,21 @@ export class Slot {
   dispose(): void {
     this.cancel()
     this.#spare = undefined
-    if (this.#engine && !this.#engine.isolate.isDisposed) this.#engine.isolate.dispose()
+    this.#engine?.dispose()
   }
 
   /** The spare context, if it was made in this engine's isolate (one of a disposed isolate went with it). */
   #takeSpare(engine: Engine): PreparedContext | undefined {
     const spare = this.#spare
     this.#spare = undefined
-    return spare !== undefined && spare.engine === engine && !engine.isolate.isDisposed ? spare.context : undefined
+    return spare !== undefined && spare.engine === engine && !engine.disposed ? spare.context : undefined
   }
 
   #engineFor(memoryMb: number): Engine {
     const engine = this.#engine
-    if (engine && !engine.isolate.isDisposed && engine.memoryMb === memoryMb) return engine
-    if (engine && !engine.isolate.isDisposed) engine.isolate.dispose()
-    this.#engine = createEngine(this.#prelude, memoryMb, this.#log)
+    if (engine && !engine.disposed && engine.memoryMb === memoryMb) return engine
+    engine?.dispose()
+    this.#engine = new Engine(this.#prelude, memoryMb, this.#log)
     return this.#engine
   }
-}
-
-/**
- * A new isolate with the prelude compiled in it.
- *
- * @example
- *   const engine = createEngine(await buildPrelude(), 64, log)
- */
-export function createEngine(preludeSource: string, memoryMb: number, log: Logger): Engine & { memoryMb: number } {
-  const isolate = new ivm.Isolate({
-    memoryLimit: memoryMb,
-    // isolated-vm's advice: V8 has lost control of the isolate, so end the
-    // process; the dispatcher replaces it and accounts for its jobs.
-    onCatastrophicError: (message) => {
-      log.child({ component: 'isolate' }).fatal({ reason: message }, 'catastrophic isolate error')
-      process.abort()
-    },
-  })
-  const prelude = isolate.compileScriptSync(preludeSource, { filename: PRELUDE_FILENAME })
-  return { isolate, prelude, memoryMb, heap: { bytes: 0, readAt: -Infinity } }
 }

@@ -1,7 +1,8 @@
 /**
  * The prelude's entry point: what runs in every fresh context before the
  * cell. prelude.ts bundles this folder into one script whose completion
- * value is `enter`, the host's only way in. Nothing defined here is
+ * value is `enter`, the host's only way in. The memory ledger is installed
+ * as it loads, before any cell code runs in the context (memory-ledger.ts). Nothing defined here is
  * reachable from the cell's global scope: the cell sees `console`,
  * `display`, the timer functions and the interact helpers (interact.ts),
  * and `post` only inside their closures.
@@ -11,6 +12,7 @@ import { clip, describeError, inspect, toJson } from './describe.ts'
 import { createDisplay } from './display.ts'
 import { createEmit } from './emit.ts'
 import { harden } from './harden.ts'
+import { installMemoryLedger } from './memory-ledger.ts'
 import { controls, createInteract } from './interact.ts'
 import { createTimers, type Timers } from './timers.ts'
 import type { EnterCall, Post } from './wire.ts'
@@ -22,6 +24,7 @@ const PromiseClass = Promise
 const defineProperty = Object.defineProperty
 
 let timers: Timers | undefined
+const ledger = installMemoryLedger(globalThis)
 
 export function enter(...call: EnterCall): void {
   if (call[0] === 'fire') {
@@ -31,6 +34,7 @@ export function enter(...call: EnterCall): void {
   // By index, here and below: destructuring runs an iterator, which a session's earlier cell may have replaced.
   const post = call[1]
   harden(globalThis)
+  ledger.begin(call[5], post)
   const { emit, flush } = createEmit(post, { outputBytes: call[3], outputs: call[4] })
   // Only the first error ends the job (run-cell.ts): later ones are not posted.
   let failed = false

@@ -4,9 +4,9 @@
  * function (`post`), so isolated-vm copies them cheaply and nothing of the
  * host is reachable from a cell. Imported by both sides (types and one constant).
  *
- *   host --enter('run', post, source, outputBytes, outputs)--> isolate   (start a cell)
+ *   host --enter('run', post, source, outputBytes, outputs, memoryBytes)--> isolate   (start a cell)
  *   host --enter('fire', timerIds)-----------------------------> isolate   (timers are due)
- *   host <--post('output' | 'timer' | 'clear' | 'result' | 'error', …)-- isolate
+ *   host <--post('output' | 'timer' | 'clear' | 'result' | 'error' | 'memory', …)-- isolate
  *
  * Due timer ids travel as one Uint32Array, copied in one piece: as
  * separate arguments, 10,000 of them cost the host 3–4 ms a call.
@@ -27,11 +27,13 @@ export type HostCall =
   | [kind: 'result', text?: string, json?: string]
   /** The main evaluation or a timer callback threw. */
   | [kind: 'error', name: string, message: string, stack?: string]
+  /** What the cell holds outside the V8 heap would pass its memoryMb (isolate/memory-ledger.ts): end it. */
+  | [kind: 'memory', bytes: number]
 
 export type Post = (...call: HostCall) => void
 
 /** A call from the host into the isolate. */
-export type EnterCall = [op: 'run', post: Post, source: string, outputBytes: number, outputs: number] | [op: 'fire', ids: Uint32Array]
+export type EnterCall = [op: 'run', post: Post, source: string, outputBytes: number, outputs: number, memoryBytes: number] | [op: 'fire', ids: Uint32Array]
 
 export type Enter = (...call: EnterCall) => void
 
