@@ -10,7 +10,7 @@
  * context is fresh: no job has run in it.
  */
 import ivm from 'isolated-vm'
-import type { JobSpec, OutputBody } from '../protocol/index.ts'
+import type { RunJob, OutputBody } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import { PRELUDE_FILENAME } from './prelude.ts'
 import { prepareContext, runCell, type CellEnd, type Engine, type PreparedContext, type RunningCell } from './run-cell.ts'
@@ -40,7 +40,7 @@ export class Slot {
    * @example
    *   const end = await slot.run(job, (output) => outbox.push(output))
    */
-  async run(job: JobSpec, onOutput: (output: OutputBody) => void): Promise<CellEnd> {
+  async run(job: RunJob, onOutput: (output: OutputBody) => void): Promise<CellEnd> {
     const engine = this.#engineFor(job.limits.memoryMb)
     const running = runCell(engine, job, onOutput, undefined, this.#takeSpare(engine))
     this.#running = running
