@@ -120,7 +120,7 @@ async function floodBeside(a: Run, b: Run): Promise<{ a: Cell[]; b: Cell[] }> {
   const flooding = flood(a, new Promise<void>((resolve) => (stop = resolve)))
   const trickled: Cell[] = []
   try {
-    await expect.poll(queuedInDispatcher, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(FLOOD - SLOTS)
+    await expect.poll(queuedInDispatcher, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(FLOOD - 2 * SLOTS)
     for (let i = 0; i < TRICKLE; i++) {
       const cell = await b('1 + 1')
       trickled.push((await (await fetch(`${cluster.url}/api/v1/cells/${cell.id}`)).json()) as Cell)
