@@ -86,17 +86,46 @@ export const jobSessionSchema = z.object({
 })
 export type JobSession = z.infer<typeof jobSessionSchema>
 
+/**
+ * The fair-share key of a job from a server that predates it (a rolling
+ * upgrade): all such jobs share one turn. No real key looks like it: account
+ * ids are url-safe characters and anonymous keys start `anonymous:`.
+ */
+export const SHARED_ACCOUNT = ':shared'
+
+/** Room for `anonymous:` and the longest IPv6 address with a zone, with margin. */
+export const MAX_ACCOUNT_LENGTH = 200
+
 /** What the dispatcher and a sandbox need to run a job. */
 export const jobSpecSchema = z.object({
   jobId: jobIdSchema,
   code: z.string().max(MAX_CODE_BYTES),
   limits: limitsSchema,
-  /** Higher runs first; equal priorities run in submission order. */
+  /** Higher runs first; within a priority, accounts take turns (worker/fair-queue.ts). */
   priority: z.number().int().min(0).max(9),
+  /**
+   * Whose turn the job runs in: the account id for a caller with a key,
+   * `anonymous:<client address>` for an anonymous one (server/principals/principal.ts shareOf).
+   */
+  account: z.string().min(1).max(MAX_ACCOUNT_LENGTH).default(SHARED_ACCOUNT),
   /** Absent for a one-off cell, which runs in a fresh context. */
   session: jobSessionSchema.optional(),
 })
 export type JobSpec = z.infer<typeof jobSpecSchema>
+
+/**
+ * A job as a sandbox gets it: without its account, which is the
+ * dispatcher's business only (DESIGN.md "Principals"): an anonymous
+ * caller's address must not reach an untrusted process.
+ */
+export const runJobSchema = jobSpecSchema.omit({ account: true })
+export type RunJob = z.infer<typeof runJobSchema>
+
+/** @example runJobOf(spec) // the spec minus `account`, for a `run` message */
+export function runJobOf(spec: JobSpec): RunJob {
+  const { account: _account, ...job } = spec
+  return job
+}
 
 /** How a job ended, as the dispatcher reports it to the server. */
 export const jobEndSchema = z.object({

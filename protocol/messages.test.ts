@@ -2,6 +2,7 @@
  * The protocol's validators, one direction of each link at a time.
  *
  *   server                       dispatcher                        sandbox
+ *     |   (a job's account reaches the dispatcher, never a sandbox)   |
  *     | hello --------------------> |                                 |
  *     | <-------------------- welcome|                                 |
  *     | submit -------------------> | <------------------- credit {n} |
@@ -19,10 +20,11 @@ import { describe, expect, it } from 'vitest'
 import type { ZodType } from 'zod'
 import { rawFrame as frame } from '../test/support/frames.ts'
 import { decode, encode, ProtocolError, type ProtocolMessage } from './codec.ts'
+import { MAX_ACCOUNT_LENGTH, runJobOf, SHARED_ACCOUNT } from './job.ts'
 import { dispatcherMessageSchema, sandboxMessageSchema, serverMessageSchema, toSandboxMessageSchema } from './messages.ts'
 import { testJob } from '../test/support/jobs.ts'
 
-const job = testJob('1+1', { jobId: 'abcDEF123_-xyz00' })
+const job = testJob('1+1', { jobId: 'abcDEF123_-xyz00', account: 'anonymous:127.0.0.2' })
 
 describe('protocol codec', () => {
   it('round-trips a message of every direction', () => {
@@ -36,8 +38,8 @@ describe('protocol codec', () => {
         hosts: [{ host: 'local', state: 'up', sandboxes: 1, running: 1, slots: 2, lastError: null }],
         sandboxes: [{ id: 'sb-1', host: 'local', state: 'busy', pid: 12, slots: 2, running: 1, jobsRun: 3, lastError: null }],
       }],
-      [toSandboxMessageSchema, { type: 'run', job }],
-      [toSandboxMessageSchema, { type: 'run', job: { ...job, session: { id: 'sessionABC123456', cell: 2 } } }],
+      [toSandboxMessageSchema, { type: 'run', job: runJobOf(job) }],
+      [toSandboxMessageSchema, { type: 'run', job: runJobOf({ ...job, session: { id: 'sessionABC123456', cell: 2 } }) }],
       [serverMessageSchema, { type: 'endSession', session: 'sessionABC123456' }],
       [toSandboxMessageSchema, { type: 'endSession', session: 'sessionABC123456' }],
       [sandboxMessageSchema, { type: 'sessionEnded', session: 'sessionABC123456', reason: 'ran out of memory' }],
@@ -69,6 +71,18 @@ describe('protocol codec', () => {
   it('refuses a session cell numbered below 1 and a session id that is not url-safe', () => {
     expect(() => decode(toSandboxMessageSchema, encode({ type: 'run', job: { ...job, session: { id: 'sessionABC123456', cell: 0 } } }))).toThrow(/session\.cell/)
     expect(() => decode(sandboxMessageSchema, encode({ type: 'sessionEnded', session: '../x', reason: 'r' }))).toThrow(/session/)
+  })
+
+  it('carries a job\'s account to the dispatcher, bounded; one from an older server takes the shared turn', () => {
+    const { account: _account, ...older } = job
+    expect(decode(serverMessageSchema, encode({ type: 'submit', job: older } as ProtocolMessage))).toEqual({ type: 'submit', job: { ...job, account: SHARED_ACCOUNT } })
+    expect(() => decode(serverMessageSchema, encode({ type: 'submit', job: { ...job, account: 'a'.repeat(MAX_ACCOUNT_LENGTH + 1) } }))).toThrow(/account/)
+    expect(() => decode(serverMessageSchema, encode({ type: 'submit', job: { ...job, account: '' } }))).toThrow(/account/)
+  })
+
+  it('keeps the account out of what a sandbox is sent', () => {
+    expect(runJobOf(job)).not.toHaveProperty('account')
+    expect(decode(toSandboxMessageSchema, encode({ type: 'run', job: runJobOf(job) }))).toEqual({ type: 'run', job: runJobOf(job) })
   })
 
   it('refuses ids that are not url-safe', () => {

@@ -8,7 +8,7 @@
  *           <- DispatcherMessage              DispatcherToSandbox ->
  */
 import { z } from 'zod'
-import { SANDBOX_END_STATUSES, cellErrorSchema, cellResultSchema, jobEndSchema, jobIdSchema, jobSpecSchema, outputBodySchema, outputSchema, sessionIdSchema, usageSchema } from './job.ts'
+import { SANDBOX_END_STATUSES, cellErrorSchema, cellResultSchema, jobEndSchema, jobIdSchema, jobSpecSchema, outputBodySchema, outputSchema, runJobSchema, sessionIdSchema, usageSchema } from './job.ts'
 
 const idSchema = z.string().min(1).max(128)
 /** Why a session ended, as its client reads it. */
@@ -108,7 +108,7 @@ export type DispatcherMessage = z.infer<typeof dispatcherMessageSchema>
 // ---- dispatcher -> sandbox ------------------------------------------------
 
 export const toSandboxMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('run'), job: jobSpecSchema }),
+  z.object({ type: z.literal('run'), job: runJobSchema }),
   z.object({ type: z.literal('cancel'), jobId: jobIdSchema }),
   /** Drop the session's context (cancelling its running cell, if any). */
   z.object({ type: z.literal('endSession'), session: sessionIdSchema }),

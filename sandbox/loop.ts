@@ -14,7 +14,7 @@
  *        --- endSession {session} ----->  drops the context (cancels its cell)
  *        <-- sessionEnded {session} ----  the context was lost (just before that cell's end)
  */
-import type { JobSpec, SandboxMessage, ToSandboxMessage } from '../protocol/index.ts'
+import type { RunJob, SandboxMessage, ToSandboxMessage } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import { createOutbox } from './outbox.ts'
 import { buildPrelude } from './prelude.ts'
@@ -51,7 +51,7 @@ export async function serveSandbox(transport: SandboxTransport, options: Sandbox
   const running = new Map<string, Slot | SessionSlot>()
 
   /** A one-off cell takes a free slot; a session's cell its session's slot, made on its first cell. */
-  const slotFor = (job: JobSpec): Slot | SessionSlot | string => {
+  const slotFor = (job: RunJob): Slot | SessionSlot | string => {
     if (running.has(job.jobId)) return 'it is already running'
     if (job.session === undefined) return slots.find((candidate) => !candidate.busy) ?? 'no free slot (no credit was given)'
     let session = sessions.get(job.session.id)
@@ -59,7 +59,7 @@ export async function serveSandbox(transport: SandboxTransport, options: Sandbox
     return session.busy ? 'its session is running another cell' : session
   }
 
-  const start = (job: JobSpec): void => {
+  const start = (job: RunJob): void => {
     const { jobId } = job
     const slot = slotFor(job)
     if (typeof slot === 'string') {

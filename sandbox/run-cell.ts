@@ -32,7 +32,7 @@
  * its limit is the context's, so only disposing the isolate frees it.
  */
 import ivm from 'isolated-vm'
-import { MAX_OUTPUT_CHUNK, type CellError, type CellResult, type JobSpec, type OutputBody, type Usage } from '../protocol/index.ts'
+import { MAX_OUTPUT_CHUNK, type CellError, type CellResult, type RunJob, type OutputBody, type Usage } from '../protocol/index.ts'
 import { cellError, clipCellError } from './cell-error.ts'
 import type { Engine } from './engine.ts'
 import { HostBudget, type Breach } from './host-budget.ts'
@@ -94,7 +94,7 @@ interface Outcome {
  *   const cell = runCell(engine, job, (output) => send(output))
  *   const end = await cell.ended // { status: 'done', result: { text: '2', json: 2 }, usage }
  */
-export function runCell(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void, scope?: SessionScope, fresh?: PreparedContext): RunningCell {
+export function runCell(engine: Engine, job: RunJob, onOutput: (output: OutputBody) => void, scope?: SessionScope, fresh?: PreparedContext): RunningCell {
   return new CellRun(engine, job, onOutput, scope, fresh)
 }
 
@@ -119,7 +119,7 @@ class CellRun implements RunningCell {
   #resolve!: (end: CellEnd) => void
   readonly #engine: Engine
   readonly #isolate: ivm.Isolate
-  readonly #job: JobSpec
+  readonly #job: RunJob
   readonly #onOutput: (output: OutputBody) => void
   readonly #prepared: PreparedCell
   readonly #startedAt = performance.now()
@@ -142,7 +142,7 @@ class CellRun implements RunningCell {
   readonly #cpuTimer: NodeJS.Timeout
   readonly #memory: MemoryWatch
 
-  constructor(engine: Engine, job: JobSpec, onOutput: (output: OutputBody) => void, scope: SessionScope | undefined, fresh: PreparedContext | undefined) {
+  constructor(engine: Engine, job: RunJob, onOutput: (output: OutputBody) => void, scope: SessionScope | undefined, fresh: PreparedContext | undefined) {
     this.ended = new Promise((resolve) => (this.#resolve = resolve))
     this.#engine = engine
     this.#isolate = engine.isolate

@@ -16,7 +16,7 @@
  * then says why, for the session's client.
  */
 import type ivm from 'isolated-vm'
-import type { JobSpec, OutputBody } from '../protocol/index.ts'
+import type { RunJob, OutputBody } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import { Engine } from './engine.ts'
 import { runCell, type CellEnd, type RunningCell } from './run-cell.ts'
@@ -46,7 +46,7 @@ export class SessionSlot {
    *   const end = await session.run(job, (output) => outbox.push(output))
    *   if (session.lostReason) // tell the dispatcher the session ended
    */
-  async run(job: JobSpec, onOutput: (output: OutputBody) => void): Promise<CellEnd> {
+  async run(job: RunJob, onOutput: (output: OutputBody) => void): Promise<CellEnd> {
     const running = runCell(this.#engine, job, onOutput, { context: this.#context, enter: this.#enter })
     this.#running = running
     try {

@@ -9,7 +9,7 @@
  * ahead of time (prepareNext), off the path from `run` to `end`. That
  * context is fresh: no job has run in it.
  */
-import type { JobSpec, OutputBody } from '../protocol/index.ts'
+import type { RunJob, OutputBody } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import { Engine } from './engine.ts'
 import { prepareContext, runCell, type CellEnd, type PreparedContext, type RunningCell } from './run-cell.ts'
@@ -39,7 +39,7 @@ export class Slot {
    * @example
    *   const end = await slot.run(job, (output) => outbox.push(output))
    */
-  async run(job: JobSpec, onOutput: (output: OutputBody) => void): Promise<CellEnd> {
+  async run(job: RunJob, onOutput: (output: OutputBody) => void): Promise<CellEnd> {
     const engine = this.#engineFor(job.limits.memoryMb)
     const running = runCell(engine, job, onOutput, undefined, this.#takeSpare(engine))
     this.#running = running

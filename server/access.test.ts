@@ -4,7 +4,8 @@
  * shows grants its use; private cells are their owner's; a key's caps bound
  * what a cell asks and lower its defaults; the limit of sessions counts per
  * account; CELLGATE_ANONYMOUS=off needs a key for everything but reading by
- * permalink; the admin routes need `admin`.
+ * permalink; the admin routes need `admin`; the dispatcher gets each cell's
+ * fair-share account (an account's, or an anonymous caller's address).
  *
  *   ada's key ──POST /sessions──> session S (owner ada)
  *   bob's key / anonymous ──POST /cells {session: S}──> 404, as if S did not exist
@@ -113,6 +114,22 @@ describe('owners and checks', () => {
     expect((await call('POST', '/sessions', ada, undefined, '10.0.0.2')).status).toBe(201)
     expect(await errorOf(await call('POST', '/sessions', ada, undefined, '10.0.0.3'))).toMatchObject({ status: 429, code: 'too_many_sessions', message: expect.stringContaining('this account') })
     expect((await call('POST', '/sessions', undefined, undefined, '10.0.0.1')).status).toBe(201)
+  })
+
+  it('tells the dispatcher whose turn each cell takes: its account\'s for all of its keys, an anonymous caller\'s address', async () => {
+    const { ada, bob } = await setUp()
+    const runner = await subKey(ada, { scopes: ['cells:run'] })
+    const cells: JobView[] = []
+    for (const [key, ip] of [[ada, '10.0.0.1'], [runner, '10.0.0.2'], [bob, '10.0.0.1'], [undefined, '10.0.0.1'], [undefined, '10.0.0.2']] as const) {
+      const res = await call('POST', '/cells', key, { code: '1' }, ip)
+      expect(res.status).toBe(202)
+      cells.push((await (await call('GET', `/cells/${((await res.json()) as JobView).id}`, key)).json()) as JobView)
+    }
+    const [adaId, bobId] = [cells[0]!.owner, cells[2]!.owner]
+    expect(adaId).not.toBe(bobId)
+    expect(submits().map((m) => m.job.account)).toEqual([adaId, adaId, bobId, 'anonymous:10.0.0.1', 'anonymous:10.0.0.2'])
+    // The account is the dispatcher's alone: a cell's view does not show it.
+    for (const cell of cells) expect(cell).not.toHaveProperty('account')
   })
 
   it('with CELLGATE_ANONYMOUS=off needs a key to run anything, yet a permalink stays readable', async () => {

@@ -23,15 +23,18 @@ async function startedJob(bootId: string): Promise<string> {
 }
 
 describe('recoverAfterBoot', () => {
-  it('re-submits queued jobs oldest first and loses running jobs of other boots only', async () => {
+  it('re-submits queued jobs oldest first, as first sent (their accounts too), and loses running jobs of other boots only', async () => {
     const a = await s.jobs.submit(TEST_CALLER, { code: 'a' })
-    const b = await s.jobs.submit(TEST_CALLER, { code: 'b' })
+    const b = await s.jobs.submit({ ...TEST_CALLER, client: '127.0.0.2' }, { code: 'b' })
+    const first = s.link.sent.slice()
+    expect(first.map((m) => m.type === 'submit' && m.job.account)).toEqual(['anonymous:127.0.0.1', 'anonymous:127.0.0.2'])
     const old = await startedJob('boot-1')
     const current = await startedJob('boot-2')
     s.link.sent.length = 0
     s.link.deliver([{ type: 'welcome', bootId: 'boot-2', pool: POOL }])
     await s.jobs.idle()
     expect(s.link.sent.map((m) => m.type === 'submit' && m.job.jobId)).toEqual([a.id, b.id])
+    expect(s.link.sent).toEqual(first)
     expect((await s.store.getJob(old))).toMatchObject({ status: 'lost', error: { name: 'DispatcherLost' } })
     expect((await s.store.getJob(current))?.status).toBe('running')
   })

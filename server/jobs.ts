@@ -22,7 +22,7 @@ import type { ServerMetrics } from './metrics.ts'
 import { jobSpecOf, toJobSummaryView, toJobView } from './records.ts'
 import { accountOf, actsFor, authorize } from './principals/authorize.ts'
 import { limitsFor } from './principals/limits-for.ts'
-import { keyOf, ownerOf } from './principals/principal.ts'
+import { keyOf, ownerOf, shareOf } from './principals/principal.ts'
 import type { Caps } from './principals/rights.ts'
 import { ANONYMOUS, type JobRecord, type JobUpdate, type Store, type UpdateResult } from './store/port.ts'
 
@@ -244,6 +244,7 @@ export class JobService {
       private: input.private ?? false,
       limits,
       priority: DEFAULT_PRIORITY,
+      account: shareOf(caller.principal, caller.client),
       createdAt: Date.now(),
       startedAt: null,
       endedAt: null,

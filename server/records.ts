@@ -1,7 +1,7 @@
 /**
  * Stored records as others see them: jobs, sessions and notebooks as HTTP
  * clients get them (ISO timestamps and links, minus what only the server
- * needs: dispatcher boot, sandbox id, priority, the session's client), and
+ * needs: dispatcher boot, sandbox id, priority and account, the session's client), and
  * a job as the dispatcher gets it. The shapes are the protocol's
  * (protocol/http-views.ts, protocol/job.ts).
  */
@@ -48,9 +48,9 @@ export function toJobSummaryView(job: JobRecord): JobSummaryView {
   }
 }
 
-/** @example jobSpecOf(job) // { jobId, code, limits, priority } and the session when it runs in one */
+/** @example jobSpecOf(job) // { jobId, code, limits, priority, account } and the session when it runs in one */
 export function jobSpecOf(job: JobRecord): JobSpec {
-  const spec: JobSpec = { jobId: job.id, code: job.code, limits: job.limits, priority: job.priority }
+  const spec: JobSpec = { jobId: job.id, code: job.code, limits: job.limits, priority: job.priority, account: job.account }
   if (job.session) spec.session = job.session
   return spec
 }

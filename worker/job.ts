@@ -9,7 +9,7 @@
  * frame: the same bytes are sent now and replayed when the server restarts.
  */
 import { encode, type DispatcherMessage, type JobEnd, type JobSpec, type OutputBody } from '../protocol/index.ts'
-import type { QueueHandle } from './queue.ts'
+import type { QueueHandle } from './fair-queue.ts'
 import type { Sandbox } from './pool.ts'
 
 /**

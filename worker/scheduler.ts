@@ -1,7 +1,8 @@
 /**
- * The dispatcher's job table and its rules: queue by priority, hand jobs to
- * sandboxes that gave credits, relay what happens to each job to the server
- * that submitted it, and make sure every job ends:
+ * The dispatcher's job table and its rules: queue by priority, accounts
+ * taking turns within one (fair-queue.ts), hand jobs to sandboxes that gave
+ * credits, relay what happens to each job to the server that submitted it,
+ * and make sure every job ends:
  *
  * - a sandbox that dies: a job it was sent but had not started is queued
  *   again once (a second loss ends it `lost`); a started job ends `lost`;
@@ -18,12 +19,12 @@
  *
  * It sends nothing itself: frames go out through the functions passed in.
  */
-import { encode, outputCost, type CellError, type JobEnd, type JobSpec, type MessageOf, type OutputBody, type SandboxMessage } from '../protocol/index.ts'
+import { encode, outputCost, runJobOf, type CellError, type JobEnd, type JobSpec, type MessageOf, type OutputBody, type SandboxMessage } from '../protocol/index.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import { DispatchJob } from './job.ts'
 import type { DispatcherMetrics } from './metrics.ts'
 import type { Pool, Sandbox } from './pool.ts'
-import { PriorityQueue } from './queue.ts'
+import { FairQueue } from './fair-queue.ts'
 import { SANDBOX_GONE, SessionTable, type DispatchSession } from './sessions.ts'
 
 /** JobSpec priorities are 0–9. */
@@ -46,7 +47,7 @@ export interface SchedulerOptions {
 export class Scheduler {
   private readonly jobs = new Map<string, DispatchJob>()
   private readonly byServer = new Map<string, Set<DispatchJob>>()
-  private readonly queue = new PriorityQueue<DispatchJob>(PRIORITY_LEVELS)
+  private readonly queue = new FairQueue<DispatchJob>(PRIORITY_LEVELS)
   private readonly sessions = new SessionTable()
   private readonly log: Logger
 
@@ -79,7 +80,7 @@ export class Scheduler {
         return true
       }
     } else {
-      job.queueHandle = this.queue.push(job, spec.priority)
+      job.queueHandle = this.queue.push(job, spec.priority, spec.account)
     }
     this.pump()
     return true
@@ -178,7 +179,7 @@ export class Scheduler {
     job.sentAt = performance.now()
     this.options.metrics.jobSent(job)
     pool.assign(sandbox, job)
-    this.options.toSandbox(sandbox, encode({ type: 'run', job: job.spec }))
+    this.options.toSandbox(sandbox, encode({ type: 'run', job: runJobOf(job.spec) }))
     const limitMs = job.spec.limits.wallMs + this.options.graceMs
     job.deadline = setTimeout(() => {
       if (job.sandbox !== sandbox) return
@@ -251,7 +252,7 @@ export class Scheduler {
         this.finish(job, { status: 'cancelled' })
       } else if (job.attempts < MAX_ATTEMPTS) {
         job.state = 'queued'
-        job.queueHandle = this.queue.unshift(job, job.spec.priority)
+        job.queueHandle = this.queue.unshift(job, job.spec.priority, job.spec.account)
       } else {
         this.finish(job, { status: 'lost', error: lostError(`the sandbox process died before this cell started, ${job.attempts} times (last: ${reason})`) })
       }

@@ -54,6 +54,18 @@ export function ownerOf(principal: Principal): string {
   return principal.kind === 'key' ? principal.account.id : ANONYMOUS
 }
 
+/**
+ * Whose turn a request's cells run in at the dispatcher (JobSpec.account):
+ * its account, or for an anonymous caller its address, so that one
+ * anonymous flood does not starve the other anonymous readers of a page
+ * (behind a proxy, every anonymous caller is the proxy and shares one turn).
+ *
+ * @example shareOf(anonymousPrincipal('run'), '127.0.0.2') // 'anonymous:127.0.0.2'
+ */
+export function shareOf(principal: Principal, client: string): string {
+  return principal.kind === 'key' ? principal.account.id : `${ANONYMOUS}:${client}`
+}
+
 /** The key a request acts through, as records store it; null for anonymous. */
 export function keyOf(principal: Principal): string | null {
   return principal.kind === 'key' ? principal.key.id : null

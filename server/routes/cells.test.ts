@@ -52,7 +52,8 @@ describe('POST /api/v1/cells', () => {
     expect(res.headers.get('location')).toBe(body.links.self)
     expect(submits()).toEqual([{
       type: 'submit',
-      job: { jobId: body.id, code: 'console.log(1)', priority: 5, limits: { ...DEFAULT_LIMITS, wallMs: 2000, memoryMb: 32 } },
+      // app.request() has no socket: the anonymous caller's address is `unknown`.
+      job: { jobId: body.id, code: 'console.log(1)', priority: 5, account: 'anonymous:unknown', limits: { ...DEFAULT_LIMITS, wallMs: 2000, memoryMb: 32 } },
     }])
 
     const job = await (await s.app.request(body.links.self)).json()

@@ -14,7 +14,7 @@
  *   `session: {id, cell}` (null for a one-off cell).
  * - Fields added after a collection's first release are optional in its
  *   document type and read back with their defaults (ANONYMOUS, null,
- *   false), so documents written before them stay readable as they are.
+ *   false, the owner), so documents written before them stay readable as they are.
  */
 import type { ObjectId } from 'mongodb'
 import type { CellError, CellResult, JobSession, JobStatus, Limits, Output, Usage } from '../../protocol/index.ts'
@@ -30,6 +30,8 @@ export interface JobDoc {
   private?: boolean
   limits: Limits
   priority: number
+  /** Absent in documents written before fair shares: read back as the owner. */
+  account?: string
   createdAt: Date
   startedAt: Date | null
   endedAt: Date | null
@@ -64,6 +66,7 @@ export function toJobDoc(job: JobRecord): JobDoc {
     private: job.private,
     limits: job.limits,
     priority: job.priority,
+    account: job.account,
     createdAt: new Date(job.createdAt),
     startedAt: toDate(job.startedAt),
     endedAt: toDate(job.endedAt),
@@ -86,6 +89,7 @@ export function fromJobDoc(doc: JobDoc): JobRecord {
     private: doc.private ?? false,
     limits: doc.limits,
     priority: doc.priority,
+    account: doc.account ?? doc.owner,
     createdAt: doc.createdAt.getTime(),
     startedAt: doc.startedAt?.getTime() ?? null,
     endedAt: doc.endedAt?.getTime() ?? null,

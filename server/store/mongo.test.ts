@@ -90,11 +90,12 @@ describeWith(mongoMissing, 'MongoStore', () => {
       await store.close()
     })
 
-    it('reads jobs, sessions and notebooks written before keys and owners with the defaults', async () => {
+    it('reads jobs, sessions and notebooks written before keys, owners and fair shares with the defaults', async () => {
       const store = await openStore()
       const db = store.client.db(store.dbName)
-      const job = sampleJob({ status: 'done' })
-      const { keyId: _keyId, private: _private, id, ...oldJob } = { ...job, createdAt: new Date(job.createdAt), startedAt: null, endedAt: null }
+      // An old job's turn is its owner's: an anonymous one shares the one `anonymous` turn.
+      const job = sampleJob({ status: 'done', account: 'anonymous' })
+      const { keyId: _keyId, private: _private, account: _account, id, ...oldJob } = { ...job, createdAt: new Date(job.createdAt), startedAt: null, endedAt: null }
       await db.collection('jobs').insertOne({ _id: id as never, ...oldJob })
       await db.collection('sessions').insertOne({
         _id: 'oldsession' as never, status: 'ended', owner: 'anonymous', client: '::1', memoryMb: 64, createdAt: new Date(10), lastUsedAt: new Date(11),

@@ -30,6 +30,14 @@ export interface JobRecord {
   private: boolean
   limits: Limits
   priority: number
+  /**
+   * Whose turn it runs in when the dispatcher shares slots between callers
+   * (JobSpec.account): the owner's account id, or `anonymous:<client
+   * address>` for an anonymous caller. Stored so that a job sent again after
+   * a restart keeps its place in its caller's share; a job stored before
+   * this field reads back with its owner.
+   */
+  account: string
   /** Epoch milliseconds. */
   createdAt: number
   startedAt: number | null

@@ -15,6 +15,8 @@ export interface JobRow {
   owner: string
   limits: string
   priority: number
+  /** NULL in rows stored before fair shares: read back as the owner. */
+  account: string | null
   created_at: number
   started_at: number | null
   ended_at: number | null
@@ -63,6 +65,7 @@ export function jobParams(job: JobRecord): Record<string, unknown> {
     private: job.private ? 1 : 0,
     limits: JSON.stringify(job.limits),
     priority: job.priority,
+    account: job.account,
     created_at: job.createdAt,
     started_at: job.startedAt,
     ended_at: job.endedAt,
@@ -122,6 +125,7 @@ export function fromJobRow(row: JobRow): JobRecord {
     private: row.private === 1,
     limits: JSON.parse(row.limits),
     priority: row.priority,
+    account: row.account ?? row.owner,
     createdAt: row.created_at,
     startedAt: row.started_at,
     endedAt: row.ended_at,

@@ -78,7 +78,7 @@ describe('SqliteStore files', () => {
     expect(byOwner).not.toMatch(/TEMP B-TREE/)
   })
 
-  it('opens a file made before sessions, keys and owners, and reads its rows back with the defaults', async () => {
+  it('opens a file made before sessions, keys, owners and fair shares, and reads its rows back with the defaults', async () => {
     const root = tempDir()
     roots.push(root)
     const old = new Database(join(root, SQLITE_FILE))
@@ -98,13 +98,13 @@ describe('SqliteStore files', () => {
     old.close()
     const store = new SqliteStore(root)
     await store.open()
-    expect(await store.getJob('oldjob')).toMatchObject({ id: 'oldjob', owner: 'anonymous', keyId: null, private: false, session: null, result: { text: '2' } })
+    expect(await store.getJob('oldjob')).toMatchObject({ id: 'oldjob', owner: 'anonymous', keyId: null, private: false, account: 'anonymous', session: null, result: { text: '2' } })
     expect(await store.getSession('oldsession')).toMatchObject({ id: 'oldsession', owner: 'anonymous', keyId: null, cells: 3 })
     expect(await store.getNotebook('oldnotebook')).toEqual({ id: 'oldnotebook', title: 'Old', cells: [{ code: '1' }], owner: 'anonymous', keyId: null, createdAt: 10, updatedAt: 20 })
     expect((await store.listJobsByOwner('anonymous', 5)).map((j) => j.id)).toEqual(['oldjob'])
     expect((await store.listNotebooksByOwner('anonymous', 5)).map((n) => n.id)).toEqual(['oldnotebook'])
     // New rows go in beside the old ones, and the file opens again as it is now.
-    const job = sampleJob({ owner: 'acc-me', keyId: 'key-me', private: true })
+    const job = sampleJob({ owner: 'acc-me', keyId: 'key-me', private: true, account: 'acc-me' })
     await store.insertJob(job)
     await store.close()
     const again = new SqliteStore(root)

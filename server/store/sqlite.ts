@@ -85,6 +85,7 @@ const ADDED_COLUMNS = [
   ['jobs', 'session_cell', 'INTEGER'],
   ['jobs', 'key_id', 'TEXT'],
   ['jobs', 'private', 'INTEGER NOT NULL DEFAULT 0'],
+  ['jobs', 'account', 'TEXT'],
   ['sessions', 'key_id', 'TEXT'],
   ['notebooks', 'owner', "TEXT NOT NULL DEFAULT 'anonymous'"],
   ['notebooks', 'key_id', 'TEXT'],
@@ -289,10 +290,10 @@ export class SqliteStore implements Store {
 function prepare(db: Database.Database) {
   const ping = db.prepare('SELECT 1')
   const insertJob = db.prepare(`INSERT INTO jobs
-    (id, status, code, owner, key_id, private, limits, priority, created_at, started_at, ended_at, result, error, usage, dispatcher_boot, sandbox_id,
-      session_id, session_cell)
-    VALUES (@id, @status, @code, @owner, @key_id, @private, @limits, @priority, @created_at, @started_at, @ended_at, @result, @error, @usage,
-      @dispatcher_boot, @sandbox_id, @session_id, @session_cell)`)
+    (id, status, code, owner, key_id, private, limits, priority, account, created_at, started_at, ended_at, result, error, usage, dispatcher_boot,
+      sandbox_id, session_id, session_cell)
+    VALUES (@id, @status, @code, @owner, @key_id, @private, @limits, @priority, @account, @created_at, @started_at, @ended_at, @result, @error,
+      @usage, @dispatcher_boot, @sandbox_id, @session_id, @session_cell)`)
   const getJob = db.prepare('SELECT * FROM jobs WHERE id = ?')
   const listJobsByOwner = db.prepare('SELECT * FROM jobs WHERE owner = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
   const getOutputs = db.prepare('SELECT seq, stream, mime, data FROM outputs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?')

@@ -1,5 +1,5 @@
-/** The one JobSpec factory for tests: a fresh id, the default limits unless the test sets its own. */
-import { DEFAULT_LIMITS, type JobSpec } from '../../protocol/index.ts'
+/** The one JobSpec factory for tests: a fresh id, the default limits unless the test sets its own, one shared account unless it names one. */
+import { DEFAULT_LIMITS, SHARED_ACCOUNT, type JobSpec } from '../../protocol/index.ts'
 
 let jobCounter = 0
 
@@ -9,5 +9,5 @@ let jobCounter = 0
  */
 export function testJob(code: string, overrides: Partial<Omit<JobSpec, 'limits'>> & { limits?: Partial<JobSpec['limits']> } = {}): JobSpec {
   const { limits, ...rest } = overrides
-  return { jobId: `job-${process.pid}-${++jobCounter}`, code, priority: 0, ...rest, limits: { ...DEFAULT_LIMITS, ...limits } }
+  return { jobId: `job-${process.pid}-${++jobCounter}`, code, priority: 0, account: SHARED_ACCOUNT, ...rest, limits: { ...DEFAULT_LIMITS, ...limits } }
 }

@@ -24,6 +24,7 @@ export function sampleJob(overrides: Partial<JobRecord> = {}): JobRecord {
     private: false,
     limits: { wallMs: 10_000, cpuMs: 5_000, memoryMb: 64, outputBytes: 1_048_576, outputs: 10_000 },
     priority: 5,
+    account: overrides.owner ?? 'anonymous',
     createdAt: at,
     startedAt: null,
     endedAt: null,

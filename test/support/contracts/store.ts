@@ -233,6 +233,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       expect(await store.findJobsByStatus(['running'])).toEqual([running])
     })
 
+    it('keeps the account a job takes its turn as, apart from its owner, for recovery to send it again', async () => {
+      const anonymous = sampleJob({ owner: 'anonymous', account: 'anonymous:127.0.0.2' })
+      const keyed = sampleJob({ owner: 'acc-a', keyId: 'key-a', account: 'acc-a' })
+      for (const job of [anonymous, keyed]) await store.insertJob(job)
+      expect(await store.getJob(anonymous.id)).toEqual(anonymous)
+      expect((await store.findJobsByStatus(['queued'])).map((j) => [j.id, j.account])).toEqual([[anonymous.id, 'anonymous:127.0.0.2'], [keyed.id, 'acc-a']])
+      await store.apply([{ jobId: anonymous.id, transition: { from: ['queued'], to: 'running', patch: { startedAt: 5 } } }])
+      expect((await store.getJob(anonymous.id))?.account).toBe('anonymous:127.0.0.2')
+    })
+
     it('deletes jobs ended before a time with their outputs, and nothing else', async () => {
       const old = sampleJob({ status: 'running' })
       const oldError = sampleJob({ status: 'running' })
