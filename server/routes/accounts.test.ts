@@ -135,11 +135,18 @@ describe('accounts and logins', () => {
   })
 
   it('records keys, logins, failures and account changes in the audit log, read by admins page by page', async () => {
+    // A millisecond apart each, so the log's order (time, then id) is the order they were done in.
+    vi.useFakeTimers({ toFake: ['Date'] })
     s = await inProcessServer()
+    const step = () => vi.setSystemTime(Date.now() + 1)
     const ada = await newAccount('ada')
+    step()
     await login('ada')
+    step()
     await login('ada', 'wrong password')
+    step()
     await post('/keys', { name: 'k', scopes: ['cells:run'] }, withKey(ada.secret))
+    step()
     await post(`/accounts/${ada.account.id}/disable`, {}, withKey(ADMIN_KEY))
 
     expect(await errorOf(await s.app.request('/api/v1/audit', { headers: withKey(ada.secret) }))).toMatchObject({ status: 401 })
