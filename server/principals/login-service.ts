@@ -8,7 +8,9 @@
  *
  * Password hashing costs tens of milliseconds of CPU by design, so attempts
  * are budgeted per client address (LOGIN_ATTEMPTS per LOGIN_WINDOW_MS, 429
- * past it): a flood of guesses cannot take the CPU from other callers. An
+ * past it), and at most MAX_VERIFYING are checked at once whoever sends
+ * them (429 with a retry in a second past it): a flood of guesses, from one
+ * address or from many, cannot take the CPU from other callers. An
  * unknown name costs the same hash as a wrong password, so timing does not
  * tell which names exist. Failures and successes are audited.
  */
@@ -26,6 +28,10 @@ export const LOGIN_TTL_MS = 7 * 24 * 60 * 60_000
 /** Password attempts one client address may make per window. */
 export const LOGIN_ATTEMPTS = 20
 export const LOGIN_WINDOW_MS = 10 * 60_000
+/** Passwords checked at once, over all clients: each takes a thread of the pool and tens of milliseconds of CPU. */
+export const MAX_VERIFYING = 4
+/** What a login refused for that waits before it tries again. */
+const BUSY_RETRY_MS = 1_000
 
 export type LoginMethod = 'password' | 'oidc'
 
@@ -41,6 +47,7 @@ export class LoginService {
   readonly #attempts = new ClientBudget(LOGIN_ATTEMPTS, LOGIN_WINDOW_MS)
   /** A hash to verify against when the name is unknown, so that costs what a wrong password does. */
   readonly #decoy = hashPassword('not a password anyone has')
+  #verifying = 0
 
   constructor({ store }: { store: PrincipalStore }) {
     this.#store = store
@@ -54,15 +61,22 @@ export class LoginService {
     const now = Date.now()
     const wait = this.#attempts.waitMs(caller.client, 1, now)
     if (wait > 0) throw new ApiError('rate_limited', `this address made ${LOGIN_ATTEMPTS} login attempts in ${LOGIN_WINDOW_MS / 60_000} minutes, the most it may`, wait)
+    if (this.#verifying >= MAX_VERIFYING) throw new ApiError('rate_limited', 'the server is checking as many passwords as it may at once; try again in a second', BUSY_RETRY_MS)
     this.#attempts.spend(caller.client, 1, now)
-    const account = await this.#store.getAccountByName(name)
-    const usable = account !== null && account.disabledAt === null && account.passwordHash !== null
-    const matches = await verifyPassword(password, usable ? account.passwordHash! : await this.#decoy)
-    if (!usable || !matches) {
-      await audit(this.#store, caller, 'login.failed', { name, reason: account === null ? 'unknown name' : !usable ? 'cannot log in' : 'wrong password' }, now)
-      throw new ApiError('unauthenticated', 'the name or the password is wrong')
+    // Taken before the first await, so requests arriving together cannot all pass the check above.
+    this.#verifying++
+    try {
+      const account = await this.#store.getAccountByName(name)
+      const usable = account !== null && account.disabledAt === null && account.passwordHash !== null
+      const matches = await verifyPassword(password, usable ? account.passwordHash! : await this.#decoy)
+      if (!usable || !matches) {
+        await audit(this.#store, caller, 'login.failed', { name, reason: account === null ? 'unknown name' : !usable ? 'cannot log in' : 'wrong password' }, now)
+        throw new ApiError('unauthenticated', 'the name or the password is wrong')
+      }
+      return await this.open(caller, account, 'password', now)
+    } finally {
+      this.#verifying--
     }
-    return this.open(caller, account, 'password', now)
   }
 
   /**

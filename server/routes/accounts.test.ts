@@ -11,7 +11,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { AccountView, AuditPageView, CreatedKeyView, MeView } from '../../protocol/index.ts'
-import { LOGIN_ATTEMPTS } from '../principals/login-service.ts'
+import { LOGIN_ATTEMPTS, MAX_VERIFYING } from '../principals/login-service.ts'
 import { ADMIN_KEY, logIn, withKey, type LoggedIn } from '../../test/support/principals.ts'
 import { inProcessServer, type InProcessServer } from '../../test/support/server.ts'
 
@@ -120,6 +120,23 @@ describe('accounts and logins', () => {
     expect(Number(flood.headers.get('retry-after'))).toBeGreaterThan(0)
     vi.setSystemTime(Date.now() + Number(flood.headers.get('retry-after')) * 1000)
     expect((await login('ada')).res.status).toBe(200)
+  })
+
+  it('checks at most MAX_VERIFYING passwords at once, from any addresses, refusing the rest with 429 and Retry-After', async () => {
+    s = await inProcessServer()
+    await newAccount('ada')
+    const from = (ip: string) => s.app.request('/api/v1/login', { method: 'POST', headers: json, body: JSON.stringify({ name: 'ada', password: PASSWORD }) }, { incoming: { socket: { remoteAddress: ip } } })
+    const answers = await Promise.all(Array.from({ length: 5 * MAX_VERIFYING }, (_, i) => from(`10.0.1.${i}`)))
+    const statuses = answers.map((r) => r.status)
+    expect(statuses.filter((st) => st === 200).length).toBeGreaterThanOrEqual(1)
+    expect(statuses.filter((st) => st === 200).length).toBeLessThanOrEqual(MAX_VERIFYING)
+    expect(statuses.every((st) => st === 200 || st === 429)).toBe(true)
+    for (const busy of answers.filter((r) => r.status === 429)) {
+      expect(busy.headers.get('retry-after')).toBe('1')
+      expect(await errorOf(busy)).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('at once') })
+    }
+    // Once they are done, the next one is checked.
+    expect((await from('10.0.2.1')).status).toBe(200)
   })
 
   it('disabling an account stops its keys and its logins at once', async () => {
