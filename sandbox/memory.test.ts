@@ -140,6 +140,31 @@ describe('WebAssembly modules', () => {
   })
 })
 
+describe('a split into more parts than V8 can hold (which V8 answers by ending the process)', () => {
+  it.each([
+    ['String.prototype.split', "'x'.repeat(2 ** 28).split('')"],
+    ['RegExp.prototype[Symbol.split]', "/(?:)/[Symbol.split]('x,'.repeat(2 ** 27), 2 ** 32 - 1)"],
+    ['split by a string separator', "'x,'.repeat(2 ** 27).split(',')"],
+  ])('%s ends the cell with an error; the process and its neighbours live on', async (_name, code) => {
+    const neighbour = jobs.run(testJob(`await new Promise((r) => setTimeout(r, 200)); 40 + 2`))
+    const bomb = await jobs.run(testJob(code, { limits: { memoryMb: 512, wallMs: 30_000, cpuMs: 30_000 } }))
+    expect(bomb.end.status).toBe('error')
+    expect(['RangeError', 'MemoryLimitExceeded']).toContain(bomb.end.error?.name)
+    expect((await neighbour).end).toMatchObject({ status: 'done', result: { text: '42' } })
+    expect((await inSession('kept + 1')).end.result?.text).toBe('42')
+    expect(alive()).toBe(true)
+  })
+
+  it('leaves ordinary splits as they were: parts, limits, regexps, the name and length of the methods', async () => {
+    const code = `[
+      'a,b,,c'.split(','), 'a,b,c'.split(',', 2), 'a1b22c'.split(/\\d+/), 'abc'.split(''), 'x'.repeat(1000).split('').length,
+      String.prototype.split.name, String.prototype.split.length, RegExp.prototype[Symbol.split].name, 'a-b'.split({ [Symbol.split]: (s, l) => [s, String(l)] }), 'a-b'.split({ [Symbol.split]: (s, l) => [s, l] }, 7),
+    ]`
+    const run = await jobs.run(testJob(code))
+    expect(run.end.result?.json).toEqual([['a', 'b', '', 'c'], ['a', 'b'], ['a', 'b', 'c'], ['a', 'b', 'c'], 1000, 'split', 2, '[Symbol.split]', ['a-b', 'undefined'], ['a-b', 7]])
+  })
+})
+
 describe('the process, after all of the above', () => {
   it('exits with code 0 when its stdin closes', async () => {
     sandbox.child.stdin.end()

@@ -2,7 +2,8 @@
  * The prelude's entry point: what runs in every fresh context before the
  * cell. prelude.ts bundles this folder into one script whose completion
  * value is `enter`, the host's only way in. The memory ledger is installed
- * as it loads, before any cell code runs in the context (memory-ledger.ts). Nothing defined here is
+ * as it loads, before any cell code runs in the context (memory-ledger.ts), and so is
+ * the bound on split (split-bound.ts). Nothing defined here is
  * reachable from the cell's global scope: the cell sees `console`,
  * `display`, the timer functions and the interact helpers (interact.ts),
  * and `post` only inside their closures.
@@ -13,6 +14,7 @@ import { createDisplay } from './display.ts'
 import { createEmit } from './emit.ts'
 import { harden } from './harden.ts'
 import { installMemoryLedger } from './memory-ledger.ts'
+import { installSplitBound } from './split-bound.ts'
 import { controls, createInteract } from './interact.ts'
 import { createTimers, type Timers } from './timers.ts'
 import type { EnterCall, Post } from './wire.ts'
@@ -25,6 +27,7 @@ const defineProperty = Object.defineProperty
 
 let timers: Timers | undefined
 const ledger = installMemoryLedger(globalThis)
+installSplitBound(globalThis)
 
 export function enter(...call: EnterCall): void {
   if (call[0] === 'fire') {
