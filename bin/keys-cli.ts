@@ -93,8 +93,8 @@ async function list(args: string[], io: CliOutput): Promise<void> {
 }
 
 async function revoke(args: string[], io: CliOutput): Promise<void> {
-  const { positionals } = parseCli(args, {}, KEYS_USAGE)
-  const [id, ...more] = positionals
+  // Not parsed for options: it takes none, and a key id may start with '-' (ids are base64url).
+  const [id, ...more] = args[0] === '--' ? args.slice(1) : args
   if (id === undefined || more.length > 0) throw new CliError(`name one key id\n${KEYS_USAGE}`, 2)
   await withStore(async (store) => {
     const key = await store.getKey(id)

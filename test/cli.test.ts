@@ -139,6 +139,8 @@ describe('the cellgate CLI on a running server\'s store', () => {
       [['keys', 'create', '--account', 'ada', '--name', 'x', '--expires', 'soon'], 2, /--expires/],
       [['keys', 'create', '--account', 'ada'], 2, /--account and --name are required/],
       [['keys', 'revoke', 'AAAAAAAAAAAAAAAA'], 1, /no key "AAAAAAAAAAAAAAAA"/],
+      // Key ids are base64url: one in 64 starts with '-', which must be taken as the id, not as an option.
+      [['keys', 'revoke', '-AAAAAAAAAAAAAAA'], 1, /no key "-AAAAAAAAAAAAAAA"/],
       [['accounts', 'create', 'ada'], 1, /already an account named ada/],
       [['accounts', 'create', 'anonymous'], 1, /anonymous is the server's own/],
       [['accounts', 'create', 'bad name'], 1, /name: /],
