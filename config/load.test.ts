@@ -36,6 +36,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/server\.port \(PORT\)/)
   })
 
+  it('refuses a bootstrap key that is not a key secret, and an unknown anonymous mode, naming the variable', () => {
+    for (const weak of ['admin', 'cg_sk_short', `cg_sk_${'A'.repeat(42)}!`]) {
+      expect(() => loadConfig({ CELLGATE_BOOTSTRAP_KEY: weak })).toThrow(/auth\.bootstrapKey \(CELLGATE_BOOTSTRAP_KEY\)/)
+    }
+    expect(() => loadConfig({ CELLGATE_ANONYMOUS: 'everything' })).toThrow(/auth\.anonymous \(CELLGATE_ANONYMOUS\)/)
+    expect(() => loadConfig({ CELLGATE_KEY_CACHE_MS: '60000' })).toThrow(/CELLGATE_KEY_CACHE_MS/)
+  })
+
   it('keeps text that looks like a number as text where the option is text', () => {
     expect(loadConfig({ CELLGATE_SERVER_ID: '1' }).server.id).toBe('1')
     expect(loadConfig({ CELLGATE_MONGODB_DB: '2024' }).store.mongodbDb).toBe('2024')
